@@ -1,0 +1,39 @@
+"""Build the C extension ``traffickstats._core``.
+
+Environment switches
+--------------------
+TRAFFICKSTATS_WERROR=1     compile with -Werror (CI does this once).
+TRAFFICKSTATS_SANITIZE=1   build with AddressSanitizer and UBSan (-O1 -g).
+"""
+import os
+from glob import glob
+
+import numpy as np
+from setuptools import Extension, setup
+
+extra_compile_args = ["-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+extra_link_args = []
+define_macros = [
+    ("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
+    ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION"),
+]
+if os.environ.get("TRAFFICKSTATS_WERROR") == "1":
+    extra_compile_args.append("-Werror")
+if os.environ.get("TRAFFICKSTATS_SANITIZE") == "1":
+    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
+    extra_compile_args += san + ["-fno-sanitize-recover=undefined"]
+    extra_link_args += ["-fsanitize=address,undefined"]
+else:
+    extra_compile_args += ["-O3"]
+
+core = Extension(
+    "traffickstats._core",
+    sources=sorted(glob("csrc/*.c")),
+    depends=sorted(glob("csrc/*.h")),
+    include_dirs=[np.get_include(), "csrc"],
+    define_macros=define_macros,
+    extra_compile_args=extra_compile_args,
+    extra_link_args=extra_link_args,
+)
+
+setup(ext_modules=[core])
