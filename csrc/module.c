@@ -1,0 +1,67 @@
+/*
+ * module.c -- traffickstats._core: multi-phase initialisation; each concern
+ * (columns, tables, and later kernels) adds its types and functions in its exec step.
+ */
+#define TS_IMPORT_ARRAY_HERE
+#include "ts_core.h"
+
+/* _register_classes(table_class, column_class): the Python package's subclasses,
+ * used whenever C builds a table or column from scratch.  The module keeps them
+ * alive as attributes. */
+static PyObject *
+register_classes(PyObject *module, PyObject *args)
+{
+    PyTypeObject *tcls, *ccls;
+    if (!PyArg_ParseTuple(args, "O!O!:_register_classes", &PyType_Type, &tcls, &PyType_Type, &ccls)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(tcls, &ts_TableType) || !PyType_IsSubtype(ccls, &ts_ColumnType)) {
+        PyErr_SetString(PyExc_TypeError, "expected subclasses of _core.Table and _core.Column");
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "_table_class", (PyObject *)tcls) < 0 ||
+        PyModule_AddObjectRef(module, "_column_class", (PyObject *)ccls) < 0) {
+        return NULL;
+    }
+    ts_table_class = tcls;
+    ts_column_class = ccls;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_functions[] = {
+    {"_register_classes", register_classes, METH_VARARGS,
+     "Register the Python Table and Column subclasses that C-built objects use."},
+    {NULL},
+};
+
+static int
+core_exec(PyObject *module)
+{
+    if (PyArray_ImportNumPyAPI() < 0) {
+        return -1;
+    }
+    if (PyModule_AddFunctions(module, ts_column_functions) < 0) return -1;
+    if (ts_column_exec(module) < 0) return -1;
+    if (ts_table_exec(module) < 0) return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, core_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "traffickstats._core",
+    .m_doc = "The C core of traffickstats: columnar storage and vectorized kernels.",
+    .m_size = 0,
+    .m_methods = module_functions,
+    .m_slots = core_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    return PyModuleDef_Init(&core_module);
+}

@@ -1,0 +1,1 @@
+from traffickstats import _core
