@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import math
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -70,7 +71,7 @@ def _null_sentinels() -> tuple:
 def _is_null_scalar(v: Any) -> bool:
     if v is None:
         return True
-    if isinstance(v, float) and v != v:
+    if isinstance(v, float) and math.isnan(v):
         return True
     if isinstance(v, (np.datetime64, np.timedelta64)) and np.isnat(v):
         return True
@@ -483,11 +484,16 @@ class Table(_core.Table):
         unknown = [k for k in schema if k not in df.columns]
         if unknown:
             raise ValueError(f"schema names columns that are not in the data: {unknown}")
+        # to_pandas records the types of object columns (which cannot show, when
+        # every value is null, whether they held text or lists)
+        recorded = df.attrs.get("traffickstats.schema", {}) if isinstance(df.attrs, dict) else {}
         cols = {}
         for name in df.columns:
             if not isinstance(name, str):
                 raise TypeError(f"column names must be str, got {type(name).__name__} {name!r}")
             t = schema.get(name)
+            if t is None and df[name].dtype == object and recorded.get(name) in ("string", "list<category>"):
+                t = recorded[name]
             cols[name] = _from_pandas_series(name, df[name], None if t is None else _normalize_type(name, t))
         return super().__new__(cls, cols)
 
@@ -498,8 +504,9 @@ class Table(_core.Table):
         ``float64`` -> ``Float64`` (NaN kept apart from NA), ``date`` ->
         ``datetime64[s]`` (NaT for null), ``category`` -> ``category``, ``string`` ->
         ``string`` (``pandas.StringDtype``), ``list<category>`` -> ``object`` holding
-        lists of str (None for null).  ``Table.from_pandas`` of the result equals this
-        table.
+        lists of str (None for null).  The types of object columns are recorded in
+        ``DataFrame.attrs["traffickstats.schema"]``, so ``Table.from_pandas`` of the
+        result equals this table.
 
         Returns
         -------
@@ -512,7 +519,9 @@ class Table(_core.Table):
         out = {}
         for name, col in zip(self.column_names, self.columns):
             out[name] = _column_to_pandas(col, pd)
-        return pd.DataFrame(out, index=pd.RangeIndex(self.num_rows))
+        df = pd.DataFrame(out, index=pd.RangeIndex(self.num_rows))
+        df.attrs["traffickstats.schema"] = {n: t for n, t in self.schema.items() if t == "list<category>"}
+        return df
 
     # ---------------------------------------------------------------- operations
 
