@@ -216,7 +216,7 @@ def _from_objects(name: str, arr: np.ndarray, valid: np.ndarray | None, type_: s
         if valid is not None:
             arr = arr.copy()
             arr[isnull] = None
-        return _core.from_objects(name, type_, arr, _null_sentinels())
+        return _core.from_objects(name, type_, list(arr), _null_sentinels())
     mask = None if ok.all() else ok
     if type_ == "date":
         vals = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[s]")
@@ -307,7 +307,7 @@ def as_column(name: str, values: Any, type: str | None = None) -> "Column":
     if isinstance(values, _core.Column):
         if type_ is not None and values.type != type_:
             raise TypeError(f"column {name!r}: is a {values.type} column, schema asks for {type_}")
-        return values  # type: ignore[return-value]
+        return values  # type: ignore[return-value]  # every Column is a table.Column
     mod = getattr(values.__class__, "__module__", "") or ""
     if mod.startswith("pandas"):
         import pandas as pd
@@ -318,11 +318,11 @@ def as_column(name: str, values: Any, type: str | None = None) -> "Column":
             return _from_pandas_series(name, values, type_)  # type: ignore[return-value]
     if isinstance(values, np.ma.MaskedArray):
         valid = ~np.ma.getmaskarray(values)
-        return _from_ndarray(name, np.ma.getdata(values), None if valid.all() else valid, type_)
+        return _from_ndarray(name, np.ma.getdata(values), None if valid.all() else valid, type_)  # type: ignore[return-value]
     if isinstance(values, np.ndarray):
         return _from_ndarray(name, values, None, type_)  # type: ignore[return-value]
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-        raise TypeError(f"column {name!r}: expected an array or a sequence, got {type(values).__name__}")
+        raise TypeError(f"column {name!r}: expected an array or a sequence, got {values.__class__.__name__}")
     return _from_objects(name, _as_object_array(values), None, type_)  # type: ignore[return-value]
 
 
@@ -433,6 +433,12 @@ class Table(_core.Table):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:  # the C accessors return this module's Column subclass
+        def column(self, name: str) -> Column: ...
+        def __getitem__(self, name: str) -> Column: ...
+        @property
+        def columns(self) -> tuple[Column, ...]: ...
+
     def __new__(cls, data: Mapping[str, Any] | "pd.DataFrame" | None = None,
                 schema: Mapping[str, str] | None = None) -> "Table":
         if data is None:
@@ -537,7 +543,7 @@ class Table(_core.Table):
             The column type; inferred when omitted.
         """
         if not isinstance(name, str):
-            raise TypeError(f"column names must be str, got {type(name).__name__}")
+            raise TypeError(f"column names must be str, got {name.__class__.__name__}")
         return self._with_column(name, as_column(name, values, type))
 
     def head(self, n: int = 5) -> "Table":
@@ -556,7 +562,7 @@ class Table(_core.Table):
             return False
         if self.num_rows != other.num_rows:
             return False
-        return all(_column_equals(a, b) for a, b in zip(self.columns, other.columns))
+        return all(_column_equals(a, b) for a, b in zip(self.columns, other.columns))  # type: ignore[arg-type]
 
     def to_pydict(self) -> dict[str, list]:
         """Columns as a dict of Python lists."""
