@@ -13,6 +13,8 @@ Quick tour
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from ._csv import read_csv
+from .errors import ParseError, ParseWarning
 from .table import TYPES, Column, Table
 
 try:
@@ -20,4 +22,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "__version__"]
+__all__ = ["Table", "Column", "TYPES", "read_csv", "ParseError", "ParseWarning", "__version__"]
