@@ -305,7 +305,9 @@ def read_csv(
     from a temporary file).  Category dictionaries are sorted, holding only values
     that occur.
 
-    Numbers are parsed without the C locale: integers exactly, floats identical to
+    Numbers use ASCII digits only (no underscores, no other Unicode digits, no
+    surrounding spaces, which Python's ``int()``/``float()`` would accept) and are
+    parsed without the C locale: integers exactly, floats identical to
     Python's ``float()`` of the same text (an exact fast path; the rare hard cases
     use ``PyOS_string_to_double`` with the GIL held briefly).  Parsing runs without
     the GIL, in chunks, so the file is never held in memory twice.
