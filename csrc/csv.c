@@ -66,11 +66,12 @@ typedef struct {
     uint64_t lenmask;     /* bit k set when some member has length k (< 64) */
 } bset;
 
-/* Dictionary of distinct byte strings -> dense codes in first-seen order. */
+/* Dictionary of distinct byte strings -> dense codes in first-seen order.  A slot
+ * holds (high 32 bits of the hash << 32) | (code + 1), 0 when empty, so probing
+ * touches the entries only on a likely match. */
 typedef struct {
-    uint32_t *slots;      /* code + 1, 0 = empty */
+    uint64_t *slots;
     size_t mask;
-    uint64_t *hash;
     uint32_t *off, *len;
     size_t count, cap;
     char *bytes;
@@ -171,7 +172,7 @@ hash_bytes(const char *s, size_t n)
         n -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, s, n);
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)(uint8_t)s[i] << (8 * i);
     h = (h ^ w) * 0x94d049bb133111ebull;
     h ^= h >> 29;
     return h;
@@ -181,7 +182,6 @@ static void
 sdict_free(sdict *d)
 {
     PyMem_RawFree(d->slots);
-    PyMem_RawFree(d->hash);
     PyMem_RawFree(d->off);
     PyMem_RawFree(d->len);
     PyMem_RawFree(d->bytes);
@@ -191,13 +191,14 @@ sdict_free(sdict *d)
 static int
 sdict_rehash(sdict *d, size_t nslots)
 {
-    uint32_t *s = PyMem_RawCalloc(nslots, sizeof(uint32_t));
+    uint64_t *s = PyMem_RawCalloc(nslots, sizeof(uint64_t));
     if (s == NULL) return -1;
     size_t mask = nslots - 1;
     for (size_t c = 0; c < d->count; c++) {
-        size_t i = (size_t)d->hash[c] & mask;
+        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c]);
+        size_t i = (size_t)h & mask;
         while (s[i]) i = (i + 1) & mask;
-        s[i] = (uint32_t)(c + 1);
+        s[i] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(c + 1);
     }
     PyMem_RawFree(d->slots);
     d->slots = s;
@@ -206,17 +207,18 @@ sdict_rehash(sdict *d, size_t nslots)
 }
 
 /* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes. */
-static int64_t
+static inline int64_t
 sdict_intern(sdict *d, const char *s, size_t n)
 {
     uint64_t h = hash_bytes(s, n);
+    uint64_t tag = h & 0xFFFFFFFF00000000ull;
     if (d->slots != NULL) {
         size_t i = (size_t)h & d->mask;
-        uint32_t k;
-        while ((k = d->slots[i]) != 0) {
-            size_t c = k - 1;
-            if (d->hash[c] == h && d->len[c] == n && memcmp(d->bytes + d->off[c], s, n) == 0) {
-                return (int64_t)c;
+        uint64_t v;
+        while ((v = d->slots[i]) != 0) {
+            if ((v & 0xFFFFFFFF00000000ull) == tag) {
+                size_t c = (size_t)(uint32_t)v - 1;
+                if (d->len[c] == n && memcmp(d->bytes + d->off[c], s, n) == 0) return (int64_t)c;
             }
             i = (i + 1) & d->mask;
         }
@@ -226,24 +228,22 @@ sdict_intern(sdict *d, const char *s, size_t n)
         if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
     }
     if (d->count == d->cap) {
-        size_t c1 = d->cap, c2 = d->cap, c3 = d->cap;
-        if (grow((void **)&d->hash, &c1, d->count + 1, sizeof(uint64_t)) < 0 ||
-            grow((void **)&d->off, &c2, d->count + 1, sizeof(uint32_t)) < 0 ||
+        size_t c2 = d->cap, c3 = d->cap;
+        if (grow((void **)&d->off, &c2, d->count + 1, sizeof(uint32_t)) < 0 ||
             grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0) {
             return -1;
         }
-        d->cap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+        d->cap = c2 < c3 ? c2 : c3;
     }
     if (grow((void **)&d->bytes, &d->bcap, d->blen + n + 1, 1) < 0) return -1;
     memcpy(d->bytes + d->blen, s, n);
     size_t c = d->count++;
-    d->hash[c] = h;
     d->off[c] = (uint32_t)d->blen;
     d->len[c] = (uint32_t)n;
     d->blen += n;
     size_t i = (size_t)h & d->mask;
     while (d->slots[i]) i = (i + 1) & d->mask;
-    d->slots[i] = (uint32_t)(c + 1);
+    d->slots[i] = tag | (uint64_t)(c + 1);
     return (int64_t)c;
 }
 
@@ -326,6 +326,37 @@ nomem(reader *r)
 /* ------------------------------------------------------------------------ */
 /* tokenizer                                                                 */
 
+/* Eight bytes at a time on little-endian GCC/Clang builds, a byte loop elsewhere. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TS_SWAR 1
+/* High bit set in each byte of x equal to the byte broadcast in pat (exact for the
+ * lowest such byte, which is all the caller uses). */
+static inline uint64_t
+has_byte(uint64_t x, uint64_t pat)
+{
+    uint64_t y = x ^ pat;
+    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
+}
+#else
+#define TS_SWAR 0
+#endif
+
+/* Physical line breaks (LF, CRLF, bare CR) in [p, q); a CR at q-1 is followed by
+ * q[0] when q < end. */
+static int64_t
+count_lines(const char *p, const char *q, const char *end)
+{
+    int64_t n = 0;
+    const char *lf = memchr(p, '\n', (size_t)(q - p));
+    const char *cr = memchr(p, '\r', (size_t)(q - p));
+    if (lf == NULL && cr == NULL) return 0;
+    for (const char *x = p; x < q; x++) {
+        if (*x == '\n') n++;
+        else if (*x == '\r' && !(x + 1 < end && x[1] == '\n')) n++;
+    }
+    return n;
+}
+
 /* Tokenizes complete rows from buf[pos..len) (at most max_rows).  Stops before an
  * incomplete row unless at EOF.  Returns 0, or -1 with r->err set. */
 static int
@@ -338,6 +369,9 @@ tokenize(reader *r, size_t max_rows)
     const char delim = r->delim, quote = r->quote;
     const int has_quote = r->has_quote, eof = r->eof;
     int64_t line = r->line;
+#if TS_SWAR
+    const uint64_t bdelim = 0x0101010101010101ull * (uint8_t)delim;
+#endif
 
     while (p < end && r->nrows < max_rows) {
         const char *rs = p;
@@ -360,7 +394,10 @@ tokenize(reader *r, size_t max_rows)
                 fs = p;
                 flags = F_QUOTED;
                 for (;;) {
-                    while (p < end && *p != quote && *p != '\n' && *p != '\r') p++;
+                    const char *q = memchr(p, quote, (size_t)(end - p));
+                    if (q == NULL) q = end;
+                    line += count_lines(p, q, end);
+                    p = q;
                     if (p == end) {
                         if (!eof) goto incomplete;
                         csv_err e = {E_QUOTE, qline, (int)(r->nfields - first), 0, 0, NULL, {0}, 0};
@@ -378,15 +415,6 @@ tokenize(reader *r, size_t max_rows)
                         p++;
                         break;
                     }
-                    if (*p == '\r') {
-                        if (p + 1 == end && !eof) goto incomplete;
-                        p++;
-                        if (p < end && *p == '\n') p++;
-                    }
-                    else {
-                        p++;
-                    }
-                    line++;
                 }
                 if (p == end && !eof) goto incomplete;
                 if (p < end && *p != delim && *p != '\n' && *p != '\r') {
@@ -397,7 +425,23 @@ tokenize(reader *r, size_t max_rows)
                 }
             }
             else {
+#if TS_SWAR
+                while (p + 8 <= end) {
+                    uint64_t w;
+                    memcpy(&w, p, 8);
+                    uint64_t m = has_byte(w, bdelim) | has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                                 has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+                    if (m) {
+                        p += __builtin_ctzll(m) >> 3;
+                        goto scanned;
+                    }
+                    p += 8;
+                }
+#endif
                 while (p < end && !sp[(uint8_t)*p]) p++;
+#if TS_SWAR
+            scanned:
+#endif
                 fe = p;
                 if (p == end && !eof) goto incomplete;
             }
@@ -546,6 +590,21 @@ col_bit(colbuf *c, int64_t i, int v)
     else c->valid[i >> 3] &= (uint8_t)~(1u << (i & 7));
 }
 
+/* Presizes the buffers for about `rows` rows in total and `dbytes` bytes of string
+ * data (estimated from the first chunk and the input size), so that big columns are
+ * not copied by repeated growth.  Failure is harmless (growth happens later). */
+static void
+col_presize(colbuf *c, size_t rows, size_t dbytes)
+{
+    if (rows > (size_t)c->n && col_reserve(c, rows - (size_t)c->n) == 0 && dbytes > c->dcap) {
+        char *q = PyMem_RawRealloc(c->data, dbytes);
+        if (q != NULL) {
+            c->data = q;
+            c->dcap = dbytes;
+        }
+    }
+}
+
 /* Switches an inferred column's type: from all-null, or int64 -> float64 in place. */
 static int
 col_set_type(colbuf *c, int type)
@@ -602,6 +661,8 @@ bad_value(reader *r, colbuf *c, row_t *row, int kind, const char *expected, cons
     return report(r, row, &e);
 }
 
+/* Converts column ci over the chunk's rows.  Returns 0, -1 on error, or 2 when a
+ * value does not fit an inferred column's current type (the caller widens). */
 static int
 convert(reader *r, int ci)
 {
@@ -628,6 +689,7 @@ convert(reader *r, int ci)
                 if (bset_has(&r->tru, s, len)) c->vals[i] = 1;
                 else if (bset_has(&r->fal, s, len)) c->vals[i] = 0;
                 else {
+                    if (c->infer) return 2;
                     if (bad_value(r, c, row, E_VALUE, "bool", s, len) < 0) return -1;
                     ok = 0;
                 }
@@ -637,6 +699,7 @@ convert(reader *r, int ci)
                 int k = ts_parse_int64(s, len, &v);
                 if (k == TS_NUM_OK && type == TS_INT32 && (v < INT32_MIN || v > INT32_MAX)) k = TS_NUM_OVERFLOW;
                 if (k != TS_NUM_OK) {
+                    if (c->infer) return 2;
                     if (bad_value(r, c, row, k == TS_NUM_OVERFLOW ? E_OVERFLOW : E_VALUE,
                                   ts_type_names[type], s, len) < 0) return -1;
                     ok = 0;
@@ -649,6 +712,7 @@ convert(reader *r, int ci)
                 double v = 0.0;
                 int k = ts_parse_float(s, len, special, &v);
                 if (k == TS_NUM_BAD) {
+                    if (c->infer) return 2;
                     if (bad_value(r, c, row, E_VALUE, "float64", s, len) < 0) return -1;
                     ok = 0;
                     break;
@@ -665,6 +729,7 @@ convert(reader *r, int ci)
                 int32_t v = 0;
                 if (!ts_parse_iso_date(s, len, &v) &&
                     !(r->date_fmt != NULL && ts_parse_date_format(s, len, r->date_fmt, &v))) {
+                    if (c->infer) return 2;
                     if (bad_value(r, c, row, E_VALUE, r->date_fmt ? "a date (YYYY-MM-DD or date_format)" : "a date (YYYY-MM-DD)", s, len) < 0) return -1;
                     ok = 0;
                 }
@@ -791,34 +856,52 @@ join(int a, int b)
     return TS_CATEGORY;
 }
 
-/* Widens inferred columns over the chunk.  Returns 0, 1 when a restart is needed
- * (cols[].restart set), -1 out of memory. */
+/* The type an inferred column needs for the chunk's values (joined with its
+ * current type). */
+static int
+infer_col(reader *r, colbuf *c)
+{
+    int st = c->type;
+    for (size_t ri = 0; ri < r->nrows && st != TS_CATEGORY; ri++) {
+        row_t *row = &r->rows[ri];
+        if (row->bad) continue;
+        field_t f = r->fields[row->first + (size_t)c->src];
+        const char *s = r->buf + f.start;
+        size_t len = f.len & F_LEN;
+        if (bset_has(&r->na, s, len)) continue;
+        if (st != ST_NONE && fits(r, st, s, len)) continue;
+        st = join(st, classify(r, s, len));
+    }
+    return st;
+}
+
+/* Widens column c to type st: in place from all-null or int64 -> float64.
+ * Returns 0, 1 when the file must be re-read (c->restart set), -1 out of memory. */
+static int
+widen(reader *r, colbuf *c, int st)
+{
+    if (st == c->type) return 0;
+    if (c->type == ST_NONE || (c->type == TS_INT64 && st == TS_FLOAT64)) {
+        if (col_set_type(c, st) < 0 || col_reserve(c, r->nrows) < 0) return -1;
+        return 0;
+    }
+    c->restart = 1;
+    return 1;
+}
+
+/* Types the still all-null inferred columns from the chunk (other inferred
+ * columns convert optimistically and widen on the first value that does not fit).
+ * Returns 0, 1 when a restart is needed, -1 out of memory. */
 static int
 infer(reader *r)
 {
     int need_restart = 0;
     for (int ci = 0; ci < r->ncb; ci++) {
         colbuf *c = &r->cols[ci];
-        if (!c->infer || c->type == TS_CATEGORY) continue;
-        int st = c->type;
-        for (size_t ri = 0; ri < r->nrows && st != TS_CATEGORY; ri++) {
-            row_t *row = &r->rows[ri];
-            if (row->bad) continue;
-            field_t f = r->fields[row->first + (size_t)c->src];
-            const char *s = r->buf + f.start;
-            size_t len = f.len & F_LEN;
-            if (bset_has(&r->na, s, len)) continue;
-            if (st != ST_NONE && fits(r, st, s, len)) continue;
-            st = join(st, classify(r, s, len));
-        }
-        if (st == c->type) continue;
-        if (c->type == ST_NONE || (c->type == TS_INT64 && st == TS_FLOAT64)) {
-            if (col_set_type(c, st) < 0) return -1;
-        }
-        else {
-            c->restart = 1;
-            need_restart = 1;
-        }
+        if (!c->infer || c->type != ST_NONE) continue;
+        int k = widen(r, c, infer_col(r, c));
+        if (k < 0) return -1;
+        need_restart |= k;
     }
     return need_restart;
 }
@@ -872,6 +955,21 @@ save_cols(reader *r)
     }
 }
 
+/* Undoes column ci's rows of this chunk, with its deferred floats. */
+static void
+rollback_col(reader *r, int ci)
+{
+    colbuf *c = &r->cols[ci];
+    size_t k = 0;
+    for (size_t i = 0; i < r->ndefer; i++) {
+        if (r->defer[i].ci != ci) r->defer[k++] = r->defer[i];
+    }
+    r->ndefer = k;
+    c->n = c->save_n;
+    c->nulls = c->save_nulls;
+    c->dlen = c->save_dlen;
+}
+
 static void
 rollback_cols(reader *r)
 {
@@ -899,7 +997,19 @@ process_chunk(reader *r)
     for (int attempt = 0; attempt < 2; attempt++) {
         r->newbad = 0;
         for (int ci = 0; ci < r->ncb; ci++) {
-            if (convert(r, ci) < 0) return -1;
+            for (;;) {
+                int rc = convert(r, ci);
+                if (rc < 0) return -1;
+                if (rc == 0) break;
+                /* an inferred column met a value of a wider type */
+                colbuf *c = &r->cols[ci];
+                rollback_col(r, ci);
+                int st = infer_col(r, c);
+                if (st == c->type) st = TS_CATEGORY;  /* cannot happen; never loop */
+                int k = widen(r, c, st);
+                if (k < 0) return nomem(r);
+                if (k > 0) return 1;
+            }
         }
         if (!r->newbad) return 0;
         rollback_cols(r);
@@ -1269,20 +1379,20 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"readinto", "path", "error_class", "delimiter", "quotechar", "header",
                              "names", "usecols", "schema", "na_values", "true_values", "false_values",
-                             "date_format", "list_sep", "max_field_size", "on_bad", "chunk_size", NULL};
+                             "date_format", "list_sep", "max_field_size", "on_bad", "chunk_size", "size_hint", NULL};
     PyObject *readinto, *path, *errcls, *names_in, *usecols, *schema, *na_t, *tru_t, *fal_t;
     const char *delim, *quote, *date_fmt, *list_sep;
-    Py_ssize_t delim_len, quote_len, sep_len, max_field, chunk;
+    Py_ssize_t delim_len, quote_len, sep_len, max_field, chunk, size_hint = -1;
     int header, on_bad;
     reader rd;
     reader *r = &rd;
     memset(r, 0, sizeof(*r));
     PyObject *names = NULL, *sel_names = NULL, *columns = NULL, *table = NULL, *warnings = NULL;
     PyObject *result = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOy#y#pOOOOOOzy#nin:_csv_read", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOy#y#pOOOOOOzy#nin|n:_csv_read", kwlist,
                                      &readinto, &path, &errcls, &delim, &delim_len, &quote, &quote_len,
                                      &header, &names_in, &usecols, &schema, &na_t, &tru_t, &fal_t,
-                                     &date_fmt, &list_sep, &sep_len, &max_field, &on_bad, &chunk)) {
+                                     &date_fmt, &list_sep, &sep_len, &max_field, &on_bad, &chunk, &size_hint)) {
         return NULL;
     }
     if (delim_len != 1 || quote_len > 1 || sep_len != 1 || max_field < 1 || max_field > (Py_ssize_t)F_LEN ||
@@ -1491,6 +1601,8 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     }
 
     /* the data */
+    int64_t data_start = r->base + (int64_t)r->pos;
+    int presized = size_hint < 0;
     for (;;) {
         int rc = 0;
         if (r->pos >= r->len && r->eof) break;
@@ -1517,6 +1629,19 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
             goto done;
         }
         if (finish_deferred(r) < 0 || flush_bads(r, warnings, path, names) < 0) goto error;
+        if (!presized && r->ncb > 0 && r->cols[0].n > 0) {
+            presized = 1;
+            double done = (double)(r->base + (int64_t)r->pos - data_start);
+            double scale = done > 0 ? ((double)size_hint - (double)data_start) / done : 1.0;
+            if (scale > 1.0) {
+                scale *= 1.03;
+                for (int ci = 0; ci < r->ncb; ci++) {
+                    colbuf *c = &r->cols[ci];
+                    col_presize(c, (size_t)((double)c->n * scale) + 64,
+                                c->dlen ? (size_t)((double)c->dlen * scale) + 64 : 0);
+                }
+            }
+        }
         r->nfields = r->nrows = 0;
         if (r->eof && r->pos >= r->len) break;
         if (r->eof) {

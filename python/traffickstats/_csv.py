@@ -363,7 +363,8 @@ def read_csv(
             table, bad_rows, restart = _core._csv_read(
                 bar.readinto, src.path, ParseError, delim_b, quote_b, bool(header), names,
                 usecols, sch if sch else None, na_b, tru_b, fal_b, date_format, sep_b,
-                max_field_size, _ON_BAD[on_bad_lines], chunk_size)
+                max_field_size, _ON_BAD[on_bad_lines], chunk_size,
+                -1 if src.total is None or src._decoder is not None else src.total)
             if restart is None:
                 break
             for name in restart:
