@@ -75,6 +75,7 @@ typedef struct {
     uint64_t *slots;
     size_t mask;
     uint32_t *off, *len;
+    uint64_t *w8;         /* prefix8 of each entry */
     size_t count, cap;
     char *bytes;
     size_t blen, bcap;
@@ -146,6 +147,42 @@ typedef struct {
 /* ------------------------------------------------------------------------ */
 /* small helpers (no GIL needed)                                             */
 
+/* Eight bytes at a time on little-endian GCC/Clang builds, a byte loop elsewhere. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TS_SWAR 1
+/* High bit set in each byte of x equal to the byte broadcast in pat (exact for the
+ * lowest such byte, which is all the caller uses). */
+static inline uint64_t
+has_byte(uint64_t x, uint64_t pat)
+{
+    uint64_t y = x ^ pat;
+    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
+}
+#else
+#define TS_SWAR 0
+#endif
+
+/* Every buffer a field or dictionary string lives in has this many readable bytes
+ * past its end, so short strings can be loaded as one 8-byte word. */
+#define SLACK 16
+
+/* The first min(n, 8) bytes of s as a zero-padded word (reads 8 bytes). */
+static inline uint64_t
+prefix8(const char *s, size_t n)
+{
+#if TS_SWAR
+    uint64_t w;
+    memcpy(&w, s, 8);
+    if (n >= 8) return w;
+    if (n == 0) return 0;
+    return w & (~0ull >> (64 - 8 * n));
+#else
+    uint64_t w = 0;
+    for (size_t i = 0; i < n && i < 8; i++) w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+    return w;
+#endif
+}
+
 /* Grows *p (an array of `size`-byte items with capacity *cap) to hold `need` items. */
 static int
 grow(void **p, size_t *cap, size_t need, size_t size)
@@ -173,21 +210,18 @@ bset_has(const bset *b, const char *s, size_t n)
     return 0;
 }
 
+/* Hash of s[0..n) whose first word is w8 = prefix8(s, n). */
 static inline uint64_t
-hash_bytes(const char *s, size_t n)
+hash_bytes(const char *s, size_t n, uint64_t w8)
 {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
+    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w8 * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    for (size_t i = 8; i < n; i += 8) {
+        uint64_t w = prefix8(s + i, n - i);
         h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
         h ^= h >> 31;
-        s += 8;
-        n -= 8;
     }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++) w |= (uint64_t)(uint8_t)s[i] << (8 * i);
-    h = (h ^ w) * 0x94d049bb133111ebull;
+    h *= 0x94d049bb133111ebull;
     h ^= h >> 29;
     return h;
 }
@@ -198,6 +232,7 @@ sdict_free(sdict *d)
     PyMem_RawFree(d->slots);
     PyMem_RawFree(d->off);
     PyMem_RawFree(d->len);
+    PyMem_RawFree(d->w8);
     PyMem_RawFree(d->bytes);
     memset(d, 0, sizeof(*d));
 }
@@ -209,7 +244,7 @@ sdict_rehash(sdict *d, size_t nslots)
     if (s == NULL) return -1;
     size_t mask = nslots - 1;
     for (size_t c = 0; c < d->count; c++) {
-        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c]);
+        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c], d->w8[c]);
         size_t i = (size_t)h & mask;
         while (s[i]) i = (i + 1) & mask;
         s[i] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(c + 1);
@@ -224,7 +259,8 @@ sdict_rehash(sdict *d, size_t nslots)
 static inline int64_t
 sdict_intern(sdict *d, const char *s, size_t n)
 {
-    uint64_t h = hash_bytes(s, n);
+    uint64_t w8 = prefix8(s, n);
+    uint64_t h = hash_bytes(s, n, w8);
     uint64_t tag = h & 0xFFFFFFFF00000000ull;
     if (d->slots != NULL) {
         size_t i = (size_t)h & d->mask;
@@ -232,7 +268,10 @@ sdict_intern(sdict *d, const char *s, size_t n)
         while ((v = d->slots[i]) != 0) {
             if ((v & 0xFFFFFFFF00000000ull) == tag) {
                 size_t c = (size_t)(uint32_t)v - 1;
-                if (d->len[c] == n && memcmp(d->bytes + d->off[c], s, n) == 0) return (int64_t)c;
+                if (d->w8[c] == w8 && d->len[c] == n &&
+                    (n <= 8 || memcmp(d->bytes + d->off[c] + 8, s + 8, n - 8) == 0)) {
+                    return (int64_t)c;
+                }
             }
             i = (i + 1) & d->mask;
         }
@@ -242,18 +281,21 @@ sdict_intern(sdict *d, const char *s, size_t n)
         if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
     }
     if (d->count == d->cap) {
-        size_t c2 = d->cap, c3 = d->cap;
+        size_t c2 = d->cap, c3 = d->cap, c4 = d->cap;
         if (grow((void **)&d->off, &c2, d->count + 1, sizeof(uint32_t)) < 0 ||
-            grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0) {
+            grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0 ||
+            grow((void **)&d->w8, &c4, d->count + 1, sizeof(uint64_t)) < 0) {
             return -1;
         }
         d->cap = c2 < c3 ? c2 : c3;
+        if (c4 < d->cap) d->cap = c4;
     }
-    if (grow((void **)&d->bytes, &d->bcap, d->blen + n + 1, 1) < 0) return -1;
+    if (grow((void **)&d->bytes, &d->bcap, d->blen + n + SLACK, 1) < 0) return -1;
     memcpy(d->bytes + d->blen, s, n);
     size_t c = d->count++;
     d->off[c] = (uint32_t)d->blen;
     d->len[c] = (uint32_t)n;
+    d->w8[c] = w8;
     d->blen += n;
     size_t i = (size_t)h & d->mask;
     while (d->slots[i]) i = (i + 1) & d->mask;
@@ -340,20 +382,6 @@ nomem(reader *r)
 /* ------------------------------------------------------------------------ */
 /* tokenizer                                                                 */
 
-/* Eight bytes at a time on little-endian GCC/Clang builds, a byte loop elsewhere. */
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define TS_SWAR 1
-/* High bit set in each byte of x equal to the byte broadcast in pat (exact for the
- * lowest such byte, which is all the caller uses). */
-static inline uint64_t
-has_byte(uint64_t x, uint64_t pat)
-{
-    uint64_t y = x ^ pat;
-    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
-}
-#else
-#define TS_SWAR 0
-#endif
 
 #if !TS_SWAR
 /* Physical line breaks (LF, CRLF, bare CR) in [p, q); a CR at q-1 is followed by
@@ -682,7 +710,7 @@ field_text(reader *r, wstate *w, field_t f, size_t *n)
         *n = len;
         return s;
     }
-    if (grow((void **)&w->scratch, &w->scap, len + 1, 1) < 0) return NULL;
+    if (grow((void **)&w->scratch, &w->scap, len + SLACK, 1) < 0) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < len; i++) {
         w->scratch[k++] = s[i];
@@ -1342,7 +1370,7 @@ fill(reader *r)
             }
             nc = (size_t)UINT32_MAX - 16;
         }
-        char *q = PyMem_RawRealloc(r->buf, nc);
+        char *q = PyMem_RawRealloc(r->buf, nc + SLACK);
         if (q == NULL) {
             PyErr_NoMemory();
             return -1;
