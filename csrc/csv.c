@@ -748,13 +748,99 @@ wnomem(wstate *w)
 
 /* Converts column ci over the chunk's rows.  Returns 0, -1 on error, or 2 when a
  * value does not fit an inferred column's current type (the caller widens). */
+/* Fast loops for the common column types; anything unusual (a value that does not
+ * fit, a deferred float) makes them return -2 with the rows done so far kept, and
+ * the general loop below continues from there. */
+static int
+convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
+{
+    const int type = c->type;
+    int64_t n = c->n, nulls = c->nulls;
+    uint8_t *valid = c->valid;
+    size_t ri = *from;
+    int rc = 0;
+#define ROW_BEGIN                                                             \
+    for (; ri < r->nrows; ri++) {                                             \
+        const row_t *row = &r->rows[ri];                                      \
+        if (row->bad) continue;                                               \
+        field_t f = r->fields[row->first + (size_t)c->src];                   \
+        const char *s = r->buf + f.start;                                     \
+        size_t len = f.len & F_LEN;
+#define SET_VALID(v)                                                          \
+        if (v) valid[n >> 3] |= (uint8_t)(1u << (n & 7));                     \
+        else { valid[n >> 3] &= (uint8_t)~(1u << (n & 7)); nulls++; }         \
+        n++;                                                                  \
+    }
+    switch (type) {
+    case TS_INT64: {
+        int64_t *out = (int64_t *)c->vals;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (ts_parse_int64(s, len, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+        }
+        else out[n] = 0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_FLOAT64: {
+        double *out = (double *)c->vals;
+        const int special = !c->infer;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (ts_parse_float(s, len, special, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+        }
+        else out[n] = 0.0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_DATE: {
+        int32_t *out = (int32_t *)c->vals;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (!ts_parse_iso_date(s, len, &out[n])) { rc = -2; break; }
+        }
+        else out[n] = 0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_CATEGORY: {
+        int32_t *out = (int32_t *)c->vals;
+        ROW_BEGIN
+        int ok = !(bset_has(&r->na, s, len) && (f.len & F_QUOTED) == 0);
+        if (ok) {
+            if (f.len & F_ESC) { rc = -2; break; }
+            int64_t code = sdict_intern(&c->dict, s, len);
+            if (code < 0) { rc = -2; break; }
+            out[n] = (int32_t)code;
+        }
+        else out[n] = -1;
+        SET_VALID(ok)
+        break;
+    }
+    default:
+        rc = -2;
+        break;
+    }
+#undef ROW_BEGIN
+#undef SET_VALID
+    c->n = n;
+    c->nulls = nulls;
+    *from = ri;
+    return rc;
+}
+
 static int
 convert(reader *r, wstate *w, int ci)
 {
     colbuf *c = &r->cols[ci];
     const int type = c->type;
     const int special = !c->infer;
-    for (size_t ri = 0; ri < r->nrows; ri++) {
+    size_t ri0 = 0;
+    if (convert_fast(r, w, c, &ri0) == 0) return 0;
+    for (size_t ri = ri0; ri < r->nrows; ri++) {
         row_t *row = &r->rows[ri];
         if (row->bad) continue;
         field_t f = r->fields[row->first + (size_t)c->src];
