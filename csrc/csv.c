@@ -1180,11 +1180,14 @@ err_before(const csv_err *a, const csv_err *b)
     return a->line < b->line || (a->line == b->line && a->col < b->col);
 }
 
+enum { JOB_CONVERT = 0, JOB_TOKENIZE };
+
 typedef struct {
     reader *r;
     PyThread_type_lock go, done, mtx;
     int next, stop, quit, started;
-    int rc1;
+    int job, rc1;
+    reader tk;            /* the worker's tokenizer state (own fields/rows/bads) */
 } pool;
 
 /* Next column to convert, or -1 when all are taken or a thread failed. */
@@ -1234,7 +1237,8 @@ worker_main(void *arg)
     for (;;) {
         PyThread_acquire_lock(pl->go, WAIT_LOCK);
         if (pl->quit) break;
-        pl->rc1 = run_columns(pl, &pl->r->ws[1]);
+        if (pl->job == JOB_TOKENIZE) pl->rc1 = tokenize(&pl->tk, (size_t)-1);
+        else pl->rc1 = run_columns(pl, &pl->r->ws[1]);
         PyThread_release_lock(pl->done);
     }
     PyThread_release_lock(pl->done);
@@ -1267,6 +1271,12 @@ pool_stop(pool *pl)
         PyThread_acquire_lock(pl->done, WAIT_LOCK);
         pl->started = 0;
     }
+    PyMem_RawFree(pl->tk.fields);
+    PyMem_RawFree(pl->tk.rows);
+    PyMem_RawFree(pl->tk.bads);
+    pl->tk.fields = NULL;
+    pl->tk.rows = NULL;
+    pl->tk.bads = NULL;
     if (pl->go) PyThread_free_lock(pl->go);
     if (pl->done) PyThread_free_lock(pl->done);
     if (pl->mtx) PyThread_free_lock(pl->mtx);
@@ -1291,6 +1301,7 @@ convert_all(reader *r, pool *pl)
     pl->next = 0;
     pl->stop = 0;
     pl->rc1 = 0;
+    pl->job = JOB_CONVERT;
     if (pl->mtx == NULL) {
         /* single-threaded; as run_columns, the earliest value error wins */
         int failed = 0;
@@ -1320,6 +1331,111 @@ convert_all(reader *r, pool *pl)
         return -1;
     }
     return rc0 > 0 || rc1 > 0 ? 1 : 0;
+}
+
+/* Quote characters in s[0..n). */
+static size_t
+count_quotes(const char *s, size_t n, char quote)
+{
+    size_t k = 0, i = 0;
+#if TS_SWAR
+    const uint64_t pat = 0x0101010101010101ull * (uint8_t)quote;
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t y = w ^ pat;
+        /* high bit set exactly in the zero bytes of y */
+        uint64_t z = ~(((y & low7) + low7) | y | low7);
+        k += (size_t)__builtin_popcountll(z);
+    }
+#endif
+    for (; i < n; i++) k += s[i] == quote;
+    return k;
+}
+
+/* Step 1 on two threads when the worker runs: the worker tokenizes from a line
+ * break near the middle of the data that an even number of quotes precedes, while
+ * this thread tokenizes up to it.  The guess is kept only when this thread's rows
+ * end exactly there (then the second half started at a true row boundary, which is
+ * all the serial tokenizer would have done); otherwise, and when the worker met an
+ * error, the rest is tokenized serially.  0 or -1 (r->err set). */
+static int
+tokenize_split(reader *r, pool *pl, size_t min_bytes)
+{
+    size_t avail = r->len - r->pos;
+    if (!pl->started || avail < min_bytes || r->ncols < 0) return tokenize(r, (size_t)-1);
+    const char *b = r->buf;
+    size_t mid = r->pos + avail / 2, s = mid;
+    size_t quotes = r->has_quote ? count_quotes(b + r->pos, mid - r->pos, r->quote) : 0;
+    int found = 0;
+    for (int tries = 0; tries < 64 && s < r->len; tries++) {
+        const char *nl = memchr(b + s, '\n', r->len - s);
+        if (nl == NULL) break;
+        if (r->has_quote) quotes += count_quotes(b + s, (size_t)(nl - (b + s)), r->quote);
+        s = (size_t)(nl - b) + 1;
+        if ((quotes & 1) == 0) {
+            found = 1;
+            break;
+        }
+    }
+    if (!found || s >= r->len) return tokenize(r, (size_t)-1);
+
+    reader *t = &pl->tk;
+    field_t *tf = t->fields;
+    row_t *tr = t->rows;
+    csv_err *tb = t->bads;
+    size_t fcap = t->fcap, rcap = t->rcap, bcap = t->bcap;
+    *t = *r;
+    t->fields = tf;
+    t->fcap = fcap;
+    t->rows = tr;
+    t->rcap = rcap;
+    t->bads = tb;
+    t->bcap = bcap;
+    t->cols = NULL;
+    memset(t->ws, 0, sizeof(t->ws));
+    t->nfields = t->nrows = t->nbads = 0;
+    t->pos = s;
+    t->line = 0;
+    t->err.kind = E_NONE;
+    pl->job = JOB_TOKENIZE;
+    PyThread_release_lock(pl->go);
+    size_t len = r->len;
+    int eof = r->eof;
+    r->len = s;
+    r->eof = 0;
+    int rc0 = tokenize(r, (size_t)-1);
+    r->len = len;
+    r->eof = eof;
+    PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    if (rc0 < 0) return -1;
+    if (r->pos != s || pl->rc1 < 0) return tokenize(r, (size_t)-1);
+    /* append the worker's rows, fields and dropped rows, lines made absolute */
+    if (grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
+        grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||
+        grow((void **)&r->bads, &r->bcap, r->nbads + t->nbads, sizeof(csv_err)) < 0) {
+        return nomem(r);
+    }
+    memcpy(r->fields + r->nfields, t->fields, t->nfields * sizeof(field_t));
+    for (size_t i = 0; i < t->nrows; i++) {
+        row_t row = t->rows[i];
+        row.first += r->nfields;
+        row.line += r->line;
+        r->rows[r->nrows + i] = row;
+    }
+    for (size_t i = 0; i < t->nbads; i++) {
+        csv_err e = t->bads[i];
+        e.line += r->line;
+        r->bads[r->nbads + i] = e;
+    }
+    r->nfields += t->nfields;
+    r->nrows += t->nrows;
+    r->nbads += t->nbads;
+    if (t->nbads) r->newbad = 1;
+    r->pos = t->pos;
+    r->line += t->line;
+    return 0;
 }
 
 /* Steps 2-4 for the tokenized rows.  0 ok, 1 restart, -1 error.  No GIL. */
@@ -1967,17 +2083,17 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
         int rc = 0;
         if (r->pos >= r->len && r->eof) break;
         Py_BEGIN_ALLOW_THREADS
-        rc = tokenize(r, (size_t)-1);
+        /* the worker starts with the first big chunk (nthreads 3: always, for tests) */
+        if (!pool_tried && (r->len - r->pos >= (1 << 16) || r->nthreads > 2)) {
+            pool_start(&pl, r);
+            pool_tried = 1;
+        }
+        rc = tokenize_split(r, &pl, r->nthreads > 2 ? 64 : (1 << 16));
         if (rc < 0 && r->nrows > 0 && r->err.kind != E_NOMEM) {
             /* strict: a value error in the rows before the bad one comes first */
             csv_err te = r->err;
             r->err.kind = E_NONE;
             if (!(process_chunk(r, &pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &te))) r->err = te;
-        }
-        /* the worker starts with the first big chunk (nthreads 3: always, for tests) */
-        if (rc == 0 && !pool_tried && (r->nrows >= TS_NOGIL_THRESHOLD || r->nthreads > 2)) {
-            pool_start(&pl, r);
-            pool_tried = 1;
         }
         if (rc == 0 && r->nrows > 0) rc = process_chunk(r, &pl);
         Py_END_ALLOW_THREADS
