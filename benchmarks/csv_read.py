@@ -45,7 +45,7 @@ DATES = %(dates)r
 def rss_now():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-if reader == "traffickstats":
+if reader.startswith("traffickstats"):
     import traffickstats as ts
 elif reader == "pandas":
     import pandas as pd
@@ -58,8 +58,8 @@ elif reader == "duckdb":
 base = rss_now()
 t0 = time.perf_counter()
 extra = {}
-if reader == "traffickstats":
-    t = ts.read_csv(path)
+if reader.startswith("traffickstats"):
+    t = ts.read_csv(path, threads=1 if reader.endswith("1thread") else None)
     extra["table_bytes"] = t.nbytes
     extra["schema"] = t.schema
     n = t.num_rows
@@ -92,7 +92,7 @@ except (OSError, StopIteration):
 print(json.dumps(dict(seconds=secs, rows=n, peak=peak, base=base, **extra)))
 """
 
-READERS = ["traffickstats", "pandas", "pyarrow-1thread", "pyarrow-threads", "polars", "duckdb"]
+READERS = ["traffickstats", "traffickstats-1thread", "pandas", "pyarrow-1thread", "pyarrow-threads", "polars", "duckdb"]
 
 
 def write_csv(path: str, rows: int, seed: int = 0) -> None:

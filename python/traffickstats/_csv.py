@@ -197,6 +197,21 @@ def _byte_strings(values: Iterable[str] | None, what: str) -> tuple[bytes, ...]:
     return tuple(out)
 
 
+def _default_threads() -> int:
+    """2 on a machine with two or more cores that are not already busy, else 1.
+
+    A second thread only pays when it gets a core of its own: handing work to a
+    thread that is not scheduled makes the reader wait."""
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return 2
+    return 2 if load <= cores - 1 else 1
+
+
 def read_csv(
     source: PathOrFile,
     *,
@@ -264,9 +279,13 @@ def read_csv(
     chunk_size : int
         Bytes read per chunk (default 4 MiB).
     threads : int, optional
-        1 or 2 threads converting columns (default: 2 on a machine with two cores
-        or more, once a chunk holds 4096 rows or more).  The result does not
-        depend on it.
+        1 or 2 threads.  With 2, each chunk is tokenized in two halves (the second
+        starting at a line break preceded by an even number of quotes, kept only
+        when the first half ends exactly there) and the columns are converted by
+        both threads.  Default: 2 when the machine has two or more cores and the
+        1-minute load average leaves one free, else 1 (a busy second core makes
+        the hand-offs wait).  The worker starts with the first chunk of 64 KiB or
+        more.  The result never depends on it.
 
     Returns
     -------
@@ -315,7 +334,8 @@ def read_csv(
     parsed without the C locale: integers exactly, floats identical to
     Python's ``float()`` of the same text (an exact fast path; the rare hard cases
     use ``PyOS_string_to_double`` with the GIL held briefly).  Parsing runs without
-    the GIL, in chunks, so the file is never held in memory twice.
+    the GIL, in chunks, so the file is never held in memory twice; the column
+    buffers are presized from the file size to avoid copies as they grow.
     """
     if on_bad_lines not in _ON_BAD:
         raise ValueError(f"on_bad_lines must be 'error', 'skip' or 'warn', got {on_bad_lines!r}")
@@ -349,7 +369,7 @@ def read_csv(
     if not isinstance(max_field_size, int) or not 1 <= max_field_size < (1 << 30):
         raise ValueError("max_field_size must be an int in [1, 2**30)")
     if threads is None:
-        nthreads = min(2, os.cpu_count() or 1)  # the worker starts only for big chunks
+        nthreads = _default_threads()  # the worker starts only for big chunks
     elif not isinstance(threads, int) or threads < 1:
         raise ValueError("threads must be a positive int")
     else:
