@@ -1084,6 +1084,94 @@ import_category(ts_column *col, const struct ArrowSchema *s, const struct ArrowA
     return import_validity(col, a, holder, 1, name);
 }
 
+static int
+is_string_format(const char *f)
+{
+    return strcmp(f, "u") == 0 || strcmp(f, "U") == 0 || strcmp(f, "vu") == 0;
+}
+
+/* Fills a list<category> column from a list of plain strings ("+l" or "+L" of "u",
+ * "U" or "vu"), dictionary-encoding the items (a copy; categories sorted as
+ * from_objects sorts them).  0, or -1 with an exception. */
+static int
+import_list_of_strings(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray *a,
+                       PyObject *holder, PyObject *name)
+{
+    int wide = s->format[1] == 'L';
+    PyObject *map = NULL, *labels = NULL, *sorted = NULL;
+    ts_column *items = NULL;
+    int32_t *remap = NULL;
+    if (check_buffers(a, 2, name) < 0) return -1;
+    if (a->n_children != 1 || a->children == NULL || a->children[0] == NULL) {
+        ts_error_col(PyExc_ValueError, name, "malformed Arrow list array (no child)");
+        return -1;
+    }
+    const struct ArrowArray *ca = a->children[0];
+    col->length = a->length;
+    int64_t first, last;
+    if (check_offsets(a->buffers[1], wide, a, name, &first, &last) < 0) return -1;
+    if (last > ca->length) {
+        ts_error_col(PyExc_ValueError, name, "Arrow list offsets point past the %lld list items",
+                     (long long)ca->length);
+        return -1;
+    }
+    items = ts_column_alloc(TS_STRING);
+    if (items == NULL) return -1;
+    if (import_string(items, s->children[0], ca, holder, name, 1) < 0) goto error;
+    if (rebase_offsets(&col->offsets, a->buffers[1], wide, a, first, last, name) < 0) goto error;
+    if (ts_buffer_alloc(&col->values, (last - first) * (Py_ssize_t)sizeof(int32_t)) < 0) goto error;
+    map = PyDict_New();
+    labels = PyList_New(0);
+    if (map == NULL || labels == NULL) goto error;
+    int32_t *codes = col->values.data;
+    const int32_t *io = (const int32_t *)items->offsets.data + items->offset;
+    const char *data = items->values.data;
+    for (int64_t k = first; k < last; k++) {
+        PyObject *str = PyUnicode_DecodeUTF8(data + io[k], io[k + 1] - io[k], "strict");
+        if (str == NULL) goto error;
+        PyObject *code = PyDict_GetItemWithError(map, str);  /* borrowed */
+        if (code == NULL) {
+            if (PyErr_Occurred()) { Py_DECREF(str); goto error; }
+            code = PyLong_FromSsize_t(PyList_GET_SIZE(labels));
+            if (code == NULL || PyDict_SetItem(map, str, code) < 0 || PyList_Append(labels, str) < 0) {
+                Py_XDECREF(code);
+                Py_DECREF(str);
+                goto error;
+            }
+            Py_DECREF(code);
+            code = PyDict_GetItemWithError(map, str);
+        }
+        codes[k - first] = (int32_t)PyLong_AsLong(code);
+        Py_DECREF(str);
+    }
+    Py_ssize_t nl = PyList_GET_SIZE(labels);
+    sorted = PyList_GetSlice(labels, 0, nl);
+    if (sorted == NULL || PyList_Sort(sorted) < 0) goto error;
+    remap = malloc((size_t)(nl > 0 ? nl : 1) * sizeof *remap);
+    if (remap == NULL) { PyErr_NoMemory(); goto error; }
+    for (Py_ssize_t j = 0; j < nl; j++) {
+        PyObject *old = PyDict_GetItemWithError(map, PyList_GET_ITEM(sorted, j));
+        if (old == NULL) goto error;
+        remap[PyLong_AsLong(old)] = (int32_t)j;
+    }
+    for (int64_t k = 0; k < last - first; k++) codes[k] = remap[codes[k]];
+    col->dictionary = ts_string_column_from_strs(sorted, 0, "categories");
+    if (col->dictionary == NULL) goto error;
+    free(remap);
+    Py_DECREF(sorted);
+    Py_DECREF(labels);
+    Py_DECREF(map);
+    Py_DECREF(items);
+    return import_validity(col, a, holder, 1, name);
+error:
+    free(remap);
+    Py_XDECREF(sorted);
+    Py_XDECREF(labels);
+    Py_XDECREF(map);
+    Py_XDECREF(items);
+    return -1;
+}
+
 /* Fills a list<category> column from a "+l"/"+L" array whose items are dictionary-
  * encoded strings.  0, or -1. */
 static int
@@ -1092,6 +1180,9 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
 {
     int wide = s->format[1] == 'L';
     const struct ArrowSchema *cs = s->children[0];
+    if (cs->dictionary == NULL && is_string_format(cs->format)) {
+        return import_list_of_strings(col, s, a, holder, name);
+    }
     if (cs->dictionary == NULL || !is_index_format(cs->format)) {
         unsupported(name, s, ": list items must be dictionary-encoded strings (categories)");
         return -1;
