@@ -1397,8 +1397,9 @@ error:
     return NULL;
 }
 
-/* _arrow_import_array(schema_capsule, array_capsule) -> (names, columns) for a struct
- * (record batch) array, or a Column for any other array.  The array is consumed. */
+/* _arrow_import_array(schema_capsule, array_capsule) -> (names, columns): the fields of
+ * a struct (record batch) array, or ((field name,), (column,)) for any other array.
+ * The array is consumed. */
 static PyObject *
 arrow_import_array(PyObject *module, PyObject *args)
 {
@@ -1424,9 +1425,12 @@ arrow_import_array(PyObject *module, PyObject *args)
     PyObject *name = PyUnicode_DecodeUTF8(s->name ? s->name : "", s->name ? (Py_ssize_t)strlen(s->name) : 0,
                                           "replace");
     PyObject *col = name ? (PyObject *)import_column(s, h, holder, name) : NULL;
-    Py_XDECREF(name);
     Py_DECREF(holder);
-    return col;
+    if (col == NULL) {
+        Py_XDECREF(name);
+        return NULL;
+    }
+    return Py_BuildValue("((N)(N))", name, col);
 }
 
 /* ---- empty arrays for streams without batches --------------------------- */
@@ -1569,7 +1573,7 @@ PyMethodDef ts_arrow_functions[] = {
      "An 'arrow_array_stream' PyCapsule yielding the table as one record batch."},
     {"_arrow_import_array", (PyCFunction)arrow_import_array, METH_VARARGS,
      "_arrow_import_array(schema_capsule, array_capsule)\n--\n\n"
-     "(names, columns) for a record batch, or a Column for any other array."},
+     "(names, columns) of a record batch; any other array gives one column."},
     {"_arrow_import_stream", (PyCFunction)arrow_import_stream, METH_O,
      "_arrow_import_stream(stream_capsule)\n--\n\n(names, [columns of each batch])."},
     {NULL},
