@@ -204,7 +204,9 @@ def column_from_arrow_series(name: str, s: "pd.Series", type_: str | None) -> _c
     """
     import pyarrow as pa
 
-    chunked = pa.chunked_array(s.array)
+    chunked = s.array.__arrow_array__()  # the ChunkedArray behind the Series, no copy
+    if isinstance(chunked, pa.Array):
+        chunked = pa.chunked_array([chunked], type=chunked.type)
     if type_ is not None:
         if type_ == "category":
             target = pa.dictionary(pa.int32(), pa.string())
