@@ -797,7 +797,7 @@ arrow_valid(const struct ArrowArray *a, int64_t i)
 static int
 check_buffers(const struct ArrowArray *a, int64_t n_buffers, PyObject *name)
 {
-    if (a->length < 0 || a->offset < 0 || a->n_buffers != n_buffers) {
+    if (a->length < 0 || a->offset < 0 || a->n_buffers != n_buffers || (n_buffers > 0 && a->buffers == NULL)) {
         ts_error_col(PyExc_ValueError, name,
                      "malformed Arrow array (length %lld, offset %lld, %lld buffers; expected %lld buffers)",
                      (long long)a->length, (long long)a->offset, (long long)a->n_buffers, (long long)n_buffers);
@@ -871,7 +871,8 @@ rebase_offsets(ts_buffer *dst, const void *offs, int wide, const struct ArrowArr
 static int
 import_string_view(ts_column *col, const struct ArrowArray *a, PyObject *holder, PyObject *name)
 {
-    if (a->n_buffers < 3 || a->length < 0 || a->offset < 0 || (a->length > 0 && a->buffers[1] == NULL)) {
+    if (a->n_buffers < 3 || a->length < 0 || a->offset < 0 || a->buffers == NULL ||
+        (a->length > 0 && a->buffers[1] == NULL)) {
         ts_error_col(PyExc_ValueError, name, "malformed Arrow string_view array");
         return -1;
     }
@@ -1193,7 +1194,7 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
         return -1;
     }
     const struct ArrowArray *ca = a->children[0];
-    if (ca->n_buffers != 2 || ca->offset < 0 || ca->length < 0) {
+    if (ca->n_buffers != 2 || ca->buffers == NULL || ca->offset < 0 || ca->length < 0) {
         ts_error_col(PyExc_ValueError, name, "malformed Arrow list child array");
         return -1;
     }
@@ -1301,6 +1302,11 @@ import_column(const struct ArrowSchema *s, const struct ArrowArray *a, PyObject 
 {
     const char *f = s->format;
     int type;
+    if (f == NULL || (s->n_children > 0 && s->children == NULL) ||
+        (s->dictionary != NULL && s->dictionary->format == NULL)) {
+        ts_error_col(PyExc_ValueError, name, "malformed Arrow schema");
+        return NULL;
+    }
     if (s->dictionary != NULL) type = TS_CATEGORY;
     else if (strcmp(f, "b") == 0) type = TS_BOOL;
     else if (strcmp(f, "i") == 0 || strcmp(f, "c") == 0 || strcmp(f, "s") == 0 || strcmp(f, "C") == 0 ||
