@@ -55,6 +55,10 @@ IDENTIFIED_BY = ["victim_self_report", "ngo_or_hotline", "family_or_friend",
 AGENCIES = ["fbi", "hsi", "local_police", "state_police", "dol", "other"]
 PLATFORMS = ["facebook", "instagram", "snapchat", "wechat", "tiktok", "whatsapp",
              "dating_app", "website", "other"]
+# First year a platform can plausibly appear (no Facebook recruitment in 2001).
+PLATFORM_SINCE = {"facebook": 2006, "instagram": 2011, "snapchat": 2012, "wechat": 2012,
+                  "tiktok": 2019, "whatsapp": 2010, "dating_app": 2003, "website": 1995,
+                  "other": 1995}
 RELATIONSHIPS = ["intimate_partner", "family", "acquaintance", "employer", "stranger",
                  "other"]
 COERCION = ["physical", "threats", "debt", "drugs", "document_withholding",
@@ -427,7 +431,7 @@ def _build_defendants(rng: np.random.Generator, cases: dict, scale: float) -> di
     # 2020 decisions: only defendants of cases active in 2020, charged by 2020.
     pool = np.flatnonzero(active & (cyear <= 2020))
     n_conv, n_nc = _scaled(CONVICTED[2020], scale), _scaled(NOT_CONVICTED[2020], scale)
-    w = weights_for(pool, {2020: 0.5, 2019: 1.0, 2018: 0.8, 2017: 0.5}, 0.25)
+    w = weights_for(pool, {2020: 0.5, 2019: 1.0, 2018: 0.8, 2017: 0.4, 2016: 0.2}, 0.05)
     pick = rng.choice(pool, size=min(n_conv + n_nc, len(pool)), replace=False,
                       p=w / w.sum())
     status[pick[:n_conv]] = 1
@@ -439,7 +443,7 @@ def _build_defendants(rng: np.random.Generator, cases: dict, scale: float) -> di
     pool = np.flatnonzero((active | inactive) & (status == 0) & (cyear <= 2018)
                           | (active & (status == 0) & (cyear == 2019)))
     n_conv, n_nc = _scaled(CONVICTED[2019], scale), _scaled(NOT_CONVICTED[2019], scale)
-    w = weights_for(pool, {2019: 1.0, 2018: 1.0, 2017: 0.6, 2016: 0.3}, 0.1)
+    w = weights_for(pool, {2019: 1.0, 2018: 1.0, 2017: 0.5, 2016: 0.15}, 0.01)
     k = max(min(n_conv + n_nc - len(forced), len(pool)), 0)
     chosen = np.concatenate([forced, rng.choice(pool, size=k, replace=False,
                                                 p=w / w.sum())])
@@ -451,14 +455,19 @@ def _build_defendants(rng: np.random.Generator, cases: dict, scale: float) -> di
     lag_values, lag_probs = np.arange(4), np.array([0.35, 0.40, 0.17, 0.08])
     lag = rng.choice(lag_values, size=n, p=lag_probs)
     undecided = status == 0
-    # Inactive cases: everything decided by 2018 (2019 is full).
+    natural = cyear + lag
+    # Past 2018 (2019 and 2020 are full): spread over the charge year..2018
+    # rather than piling up on 2018.
+    spread = cyear + np.floor(rng.random(n) * (2019 - cyear)).astype(np.int64)
+    capped = np.where(natural <= 2018, natural, spread)
+    # Inactive cases: everything decided by 2018.
     m = inactive & undecided
-    oyear[m] = np.minimum(cyear[m] + lag[m], 2018)
+    oyear[m] = capped[m]
     # Active cases charged by 2018: most decided by 2018, some still open.
     m = active & undecided & (cyear <= 2018)
     late = m & (rng.random(n) < 0.30)
     early = m & ~late
-    oyear[early] = np.minimum(cyear[early] + lag[early], 2018)
+    oyear[early] = capped[early]
     # Active cases charged 2019..2021, and late old ones: 2021 or pending.
     m = (active & undecided & (cyear >= 2019)) | late
     decided21 = m & (rng.random(n) < 0.30)
@@ -491,10 +500,7 @@ def _build_defendants(rng: np.random.Generator, cases: dict, scale: float) -> di
         m = dec & crim_all & (oyear == y)
         lo = np.maximum(charge[m], _jan1(int(y)))
         hi = min(_dec31(int(y)), SNAPSHOT)
-        if y == 1999:   # leave room for the case to close in 1999
-            hi = _dec31(1999) - np.timedelta64(20, "D")
-            lo = np.minimum(lo, hi)
-        outcome_date[m] = _uniform_dates(rng, lo, np.maximum(lo, hi))
+        outcome_date[m] = _uniform_dates(rng, lo, hi)
 
     # Civil defendants: judgment (trial_conviction) or dismissal, or pending.
     m = dgroup == "civil"
@@ -653,9 +659,20 @@ def _victims(rng: np.random.Generator, cases: dict, scale: float) -> dict:
     lists_adult = _lists_from_counts(rng, PLATFORMS_ADULTS, scale)
     online_idx = idx[on == True]  # noqa: E712
     n_known = min(len(lists_minor) + len(lists_adult), len(online_idx))
-    plat_idx = rng.permutation(online_idx)[:n_known]
+    # Known platforms go to victims of recent cases, the newest platforms to the
+    # newest cases (a TikTok recruitment needs a case filed 2019 or later).
+    vfyear = fyear[case_idx]
+    online_idx = rng.permutation(online_idx)
+    online_idx = online_idx[np.argsort(-vfyear[online_idx], kind="stable")]
+    plat_idx = online_idx[:n_known]
     plat_minor = np.array([True] * len(lists_minor) + [False] * len(lists_adult))
     all_lists = lists_minor + lists_adult
+    newest = np.array([max(PLATFORM_SINCE[p] for p in lst) for lst in all_lists])
+    by_newest = np.argsort(-newest, kind="stable")
+    all_lists = [all_lists[i] for i in by_newest]
+    plat_minor = plat_minor[by_newest]
+    if n_known and np.any(newest[by_newest][:n_known] > vfyear[plat_idx]):
+        raise AssertionError("platform list older than its case")
     for i, j in enumerate(plat_idx):
         platforms[j] = all_lists[i]
     minor[plat_idx] = plat_minor[:n_known]
@@ -689,7 +706,11 @@ def _victims(rng: np.random.Generator, cases: dict, scale: float) -> dict:
     known = act_known + len(idx) - n_unknown
     n_true = min(max(int(round(SINCE_2000_ONLINE_SHARE * known)) - act_true, 0),
                  len(idx) - n_unknown)
-    online[idx] = _exact(rng, len(idx), {True: n_true, None: n_unknown}, False)
+    online[idx] = _exact(rng, len(idx), {None: n_unknown}, False)
+    # Online recruitment grows over time: weight the quota towards recent cases.
+    cand = idx[online[idx] != None]  # noqa: E711
+    w = np.clip((fyear[case_idx[cand]] - 1998) / 10.0, 0.05, 1.5)
+    online[rng.choice(cand, size=n_true, replace=False, p=w / w.sum())] = True
 
     citizenship = np.where(citizenship == "F", foreign, citizenship)
     citizenship = np.where(citizenship == "foreign", foreign, citizenship)
@@ -699,19 +720,23 @@ def _victims(rng: np.random.Generator, cases: dict, scale: float) -> dict:
     rest = np.flatnonzero((online == True) & (vgroup != "active"))  # noqa: E712
     pw_sex = [0.40, 0.15, 0.10, 0.05, 0.05, 0.05, 0.10, 0.08, 0.02]
     pw_labor = [0.25, 0.02, 0.01, 0.10, 0.02, 0.35, 0.02, 0.20, 0.03]
+    since = np.array([PLATFORM_SINCE[p] for p in PLATFORMS])
     for j in rest:
         if rng.random() < 0.5:
             continue
-        pw = pw_sex if vtype[j] == "sex" else pw_labor
+        pw = np.array(pw_sex if vtype[j] == "sex" else pw_labor)
+        pw = np.where(since <= fyear[case_idx[j]], pw, 0.0)
         k = 1 if rng.random() < 0.85 else 2
-        picks = rng.choice(len(PLATFORMS), size=k, replace=False,
-                           p=np.array(pw) / sum(pw))
+        picks = rng.choice(len(PLATFORMS), size=min(k, int(np.sum(pw > 0))),
+                           replace=False, p=pw / pw.sum())
         platforms[j] = [PLATFORMS[i] for i in sorted(picks)]
     # Active labor victims recruited online: known platforms too (not counted by
     # the sex-trafficking platform figures, which must filter them out).
     for j in np.flatnonzero((vgroup == "active") & ~sex & (online == True)):  # noqa
         if rng.random() < 0.7:
-            platforms[j] = [PLATFORMS[int(rng.choice([0, 5, 7]))]]
+            options = [p for p in ("facebook", "whatsapp", "website")
+                       if PLATFORM_SINCE[p] <= fyear[case_idx[j]]]
+            platforms[j] = [options[int(rng.integers(0, len(options)))]]
 
     # Ages consistent with the minor flag; some unknown.
     age = np.full(n, -1, dtype=np.int64)
@@ -719,7 +744,9 @@ def _victims(rng: np.random.Generator, cases: dict, scale: float) -> dict:
     age[m] = rng.choice(np.arange(12, 18), size=int(m.sum()),
                         p=np.array([2, 4, 7, 10, 12, 11]) / 46)
     m = minor == False  # noqa: E712
-    age[m] = np.minimum(18 + rng.gamma(1.6, 5.0, size=int(m.sum())).astype(np.int64), 45)
+    adult = 18 + rng.gamma(1.6, 5.0, size=int(m.sum())).astype(np.int64)
+    adult = np.where(adult > 45, rng.integers(25, 46, size=len(adult)), adult)
+    age[m] = adult
     age[(minor == None) | (rng.random(n) < 0.15)] = -1  # noqa: E711
 
     rel_p = [0.22, 0.08, 0.27, 0.06, 0.14, 0.08]
