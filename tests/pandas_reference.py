@@ -359,9 +359,10 @@ def platform_share(cases: pd.DataFrame, victims: pd.DataFrame, year: int,
                   & _eq(_flag(victims["recruited_online"]), True))
     if minor is not None:
         population &= _eq(_flag(victims["minor"]), bool(minor))
-    platforms = victims["recruitment_platforms"]
-    return _share(_list_contains(platforms, platform), _list_len(platforms) > 0,
-                  population)
+    platforms = victims["recruitment_platforms"][population]   # list work on few rows
+    known = _list_len(platforms) > 0
+    return Share(int(np.sum(_list_contains(platforms, platform) & known)),
+                 int(np.sum(known)), int(np.sum(~known)))
 
 
 # ---------------------------------------------------------------------------------
