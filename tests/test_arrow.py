@@ -408,3 +408,38 @@ def test_from_pandas_arrow_dtype_schema_cast():
     assert t.schema == {"s": "category"} and t["s"].to_pylist() == ["a", None, "b"]
     with pytest.raises(TypeError, match="column 's'"):
         ts.Table.from_pandas(df, schema={"s": "int32"})
+
+
+def test_polars_import_types_and_zero_copy():
+    pl = pytest.importorskip("polars")
+    df = pl.DataFrame({
+        "x": [["a", "bb"], None, []],  # large_list<string_view>
+        "s": ["a", None, "a string longer than twelve bytes"],  # string_view, inline and not
+        "u": pl.Series([1, 2, None], dtype=pl.UInt8),
+        "f": pl.Series([1.5, None, 2.0], dtype=pl.Float32),
+        "c": pl.Series(["p", None, "q"], dtype=pl.Categorical),  # dictionary<uint32, string_view>
+    })
+    t = ts.Table.from_arrow(df)
+    assert t.schema == {"x": "list<category>", "s": "string", "u": "int32", "f": "float64", "c": "category"}
+    assert t.to_pydict() == {k: df[k].to_list() for k in df.columns}
+    big = pl.DataFrame({"v": np.arange(100_000)})
+    t = ts.Table.from_arrow(big)
+    assert addr(t["v"].values) == addr(big["v"].to_numpy(allow_copy=False))
+
+
+def test_exported_data_survives_interpreter_exit(tmp_path):
+    """Capsules and consumers still alive at exit must not crash the interpreter."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import threading, pyarrow as pa, traffickstats as ts\n"
+        "t = ts.Table({'s': ['a', None], 'c': ['x', 'y']}, schema={'c': 'category'})\n"
+        "KEEP = [pa.table(t), t.__arrow_c_stream__(), t.__arrow_c_array__()]\n"
+        "del t\n"
+        "print('done')\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "done"
