@@ -14,6 +14,8 @@ pa = pytest.importorskip("pyarrow")
 
 TYPES = ["bool", "int32", "int64", "float64", "date", "string", "category", "list<category>"]
 LABELS = ["facebook", "instagram", "snapchat", "ügly", ""]
+# at most 60 examples, fewer under the ci profile (see conftest.py)
+N_EXAMPLES = min(60, settings.default.max_examples)
 
 
 # ----------------------------------------------------------------------------- data
@@ -79,7 +81,7 @@ def addr(a: np.ndarray) -> int:
 # ----------------------------------------------------------------------------- export
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=N_EXAMPLES, deadline=None)
 @given(tables())
 def test_pyarrow_round_trip(t):
     pt = pa.table(t)
@@ -93,7 +95,7 @@ def test_pyarrow_round_trip(t):
     assert back.schema == t.schema
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=min(40, N_EXAMPLES), deadline=None)
 @given(tables())
 def test_polars_round_trip(t):
     pl = pytest.importorskip("polars")
@@ -106,7 +108,7 @@ def test_polars_round_trip(t):
     assert ts.Table.from_arrow(pl.from_arrow(pa.table(t))).equals(t)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=min(30, N_EXAMPLES), deadline=None)
 @given(tables())
 def test_duckdb_round_trip(t):
     duckdb = pytest.importorskip("duckdb")
@@ -391,7 +393,7 @@ def test_read_parquet(tmp_path):
         ts.read_parquet(tmp_path / "bad.parquet")
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=min(30, N_EXAMPLES), deadline=None)
 @given(tables())
 def test_from_pandas_arrow_dtype(t):
     pd = pytest.importorskip("pandas")
