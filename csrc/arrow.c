@@ -22,7 +22,8 @@
  * int32/uint32 dictionary indices with -1 at null slots, validity bitmaps.  Anything
  * else is converted into new buffers: bool (bits to bytes), int8/int16/uint8/uint16
  * (to int32), uint32 (to int64), float32 (to float64), large_string, string_view,
- * large_list, other index widths, and dictionary codes at null slots that are not -1.
+ * large_list, other index widths, dictionary codes at null slots that are not -1, and
+ * dictionaries with repeated values or null entries (made distinct, codes remapped).
  * Imported buffers are validated (offsets monotone, codes in range, UTF-8) so that a
  * corrupt producer raises an exception instead of crashing.
  */
@@ -971,11 +972,18 @@ import_string(ts_column *col, const struct ArrowSchema *s, const struct ArrowArr
 }
 
 /* New reference: the dictionary (string column, unique, no nulls) of an imported
- * dictionary-encoded array. */
+ * dictionary-encoded array.  When the Arrow dictionary holds duplicate values or
+ * nulls (both allowed by Arrow), the result is a new dictionary of the distinct
+ * values, and *remap (malloc'ed, freed by the caller) maps each Arrow index to its
+ * code there, or -1 for a null entry; otherwise the dictionary is shared and *remap
+ * is NULL.  *n_arrow is the Arrow dictionary's length (the range of valid indices). */
 static ts_column *
-import_dictionary(const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder, PyObject *name)
+import_dictionary(const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder, PyObject *name,
+                  int32_t **remap, int64_t *n_arrow)
 {
     const char *f = s->dictionary->format;
+    PyObject *labels = NULL, *map = NULL, *unique = NULL;
+    *remap = NULL;
     if (a->dictionary == NULL) {
         ts_error_col(PyExc_ValueError, name, "dictionary-encoded Arrow array without a dictionary");
         return NULL;
@@ -985,26 +993,60 @@ import_dictionary(const struct ArrowSchema *s, const struct ArrowArray *a, PyObj
     }
     ts_column *d = ts_column_alloc(TS_STRING);
     if (d == NULL) return NULL;
-    if (import_string(d, s->dictionary, a->dictionary, holder, name, 1) < 0) goto error;
+    if (import_string(d, s->dictionary, a->dictionary, holder, name, 0) < 0) goto error;
     d = ts_column_finish(d);
     if (d == NULL) return NULL;
-    /* categories must be unique */
-    PyObject *labels = ts_dictionary_labels(d);
+    *n_arrow = d->length;
+    labels = ts_dictionary_labels(d);
     if (labels == NULL) goto error;
-    PyObject *set = PySet_New(labels);
-    if (set == NULL) {
-        Py_DECREF(labels);
+    map = PyDict_New();
+    unique = PyList_New(0);
+    if (map == NULL || unique == NULL) goto error;
+    int32_t *rm = malloc((size_t)(d->length > 0 ? d->length : 1) * sizeof *rm);
+    if (rm == NULL) {
+        PyErr_NoMemory();
         goto error;
     }
-    Py_ssize_t nunique = PySet_GET_SIZE(set);
-    Py_DECREF(set);
+    *remap = rm;
+    for (Py_ssize_t i = 0; i < d->length; i++) {
+        if (!ts_col_valid(d, i)) {
+            rm[i] = -1;
+            continue;
+        }
+        PyObject *label = PyTuple_GET_ITEM(labels, i);
+        PyObject *code = PyDict_GetItemWithError(map, label);  /* borrowed */
+        if (code == NULL) {
+            if (PyErr_Occurred()) goto error;
+            code = PyLong_FromSsize_t(PyList_GET_SIZE(unique));
+            if (code == NULL) goto error;
+            int r = PyDict_SetItem(map, label, code);
+            Py_DECREF(code);
+            if (r < 0 || PyList_Append(unique, label) < 0) goto error;
+            code = PyDict_GetItemWithError(map, label);
+            if (code == NULL) goto error;
+        }
+        rm[i] = (int32_t)PyLong_AsLong(code);
+    }
+    if (PyList_GET_SIZE(unique) == d->length) {
+        /* distinct and no nulls: share the Arrow dictionary as it is */
+        free(rm);
+        *remap = NULL;
+    }
+    else {
+        ts_column *nd = ts_string_column_from_strs(unique, 0, "categories");
+        if (nd == NULL) goto error;
+        Py_SETREF(d, nd);
+    }
     Py_DECREF(labels);
-    if (nunique != d->length) {
-        ts_error_col(PyExc_ValueError, name, "the Arrow dictionary holds duplicate values");
-        goto error;
-    }
+    Py_DECREF(map);
+    Py_DECREF(unique);
     return d;
 error:
+    free(*remap);
+    *remap = NULL;
+    Py_XDECREF(labels);
+    Py_XDECREF(map);
+    Py_XDECREF(unique);
     Py_DECREF(d);
     return NULL;
 }
@@ -1044,14 +1086,15 @@ import_category(ts_column *col, const struct ArrowSchema *s, const struct ArrowA
         return -1;
     }
     if (check_buffers(a, 2, name) < 0) return -1;
-    col->dictionary = import_dictionary(s, a, holder, name);
+    int32_t *remap = NULL;
+    int64_t ndict = 0;
+    col->dictionary = import_dictionary(s, a, holder, name, &remap, &ndict);
     if (col->dictionary == NULL) return -1;
-    int64_t ndict = col->dictionary->length;
     char f = s->format[0];
     const void *codes = a->buffers[1];
     col->length = a->length;
     /* zero copy when the codes are 32-bit, in range, and -1 at null slots */
-    int share = (f == 'i' || f == 'I'), bad = 0;
+    int share = (f == 'i' || f == 'I') && remap == NULL, bad = 0;
     int64_t bad_row = 0;
     Py_BEGIN_ALLOW_THREADS
     for (int64_t i = 0; i < a->length; i++) {
@@ -1066,6 +1109,7 @@ import_category(ts_column *col, const struct ArrowSchema *s, const struct ArrowA
     }
     Py_END_ALLOW_THREADS
     if (bad) {
+        free(remap);
         ts_error_col(PyExc_ValueError, name, "Arrow dictionary index at row %lld is outside the %lld categories",
                      (long long)bad_row, (long long)ndict);
         return -1;
@@ -1076,13 +1120,25 @@ import_category(ts_column *col, const struct ArrowSchema *s, const struct ArrowA
         col->values.data = (void *)codes;
         return import_validity(col, a, holder, 0, name);
     }
-    if (ts_buffer_alloc(&col->values, a->length * (Py_ssize_t)sizeof(int32_t)) < 0) return -1;
+    if (ts_buffer_alloc(&col->values, a->length * (Py_ssize_t)sizeof(int32_t)) < 0) {
+        free(remap);
+        return -1;
+    }
     int32_t *out = col->values.data;
     for (int64_t i = 0; i < a->length; i++) {
         int64_t j = a->offset + i;
-        out[i] = arrow_valid(a, j) ? (int32_t)read_index(codes, f, j) : -1;
+        int32_t c = arrow_valid(a, j) ? (int32_t)read_index(codes, f, j) : -1;
+        out[i] = (remap != NULL && c >= 0) ? remap[c] : c;
     }
-    return import_validity(col, a, holder, 1, name);
+    if (remap == NULL) return import_validity(col, a, holder, 1, name);
+    /* a row pointing at a null dictionary entry is null: rebuild the bitmap from the codes */
+    free(remap);
+    if (ts_buffer_alloc(&col->validity, (a->length + 7) / 8) < 0) return -1;
+    for (int64_t i = 0; i < a->length; i++) {
+        if (out[i] >= 0) ts_bit_set(col->validity.data, i);
+    }
+    col->null_count = -1;
+    return 0;
 }
 
 static int
@@ -1199,21 +1255,22 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
         return -1;
     }
     col->length = a->length;
-    col->dictionary = import_dictionary(cs, ca, holder, name);
+    int32_t *remap = NULL;
+    int64_t ndict = 0;
+    col->dictionary = import_dictionary(cs, ca, holder, name, &remap, &ndict);
     if (col->dictionary == NULL) return -1;
     int64_t first, last;
-    if (check_offsets(a->buffers[1], wide, a, name, &first, &last) < 0) return -1;
+    if (check_offsets(a->buffers[1], wide, a, name, &first, &last) < 0) goto error;
     if (last > ca->length) {
         ts_error_col(PyExc_ValueError, name, "Arrow list offsets point past the %lld list items",
                      (long long)ca->length);
-        return -1;
+        goto error;
     }
     if (last > first && ca->buffers[1] == NULL) {
         ts_error_col(PyExc_ValueError, name, "Arrow list item codes are missing");
-        return -1;
+        goto error;
     }
-    /* items in [first, last) must be valid codes */
-    int64_t ndict = col->dictionary->length;
+    /* items in [first, last) must be valid codes of non-null dictionary entries */
     char f = cs->format[0];
     const void *codes = ca->buffers[1];
     int bad = 0;
@@ -1223,15 +1280,16 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
         if (!arrow_valid(ca, j)) { bad = 1; break; }
         int64_t v = read_index(codes, f, j);
         if (v < 0 || v >= ndict) { bad = 2; break; }
+        if (remap != NULL && remap[v] < 0) { bad = 1; break; }
     }
     Py_END_ALLOW_THREADS
     if (bad) {
         ts_error_col(PyExc_ValueError, name, bad == 1 ? "Arrow list items are null; list<category> items cannot be null"
                                                       : "Arrow list item code is outside the %lld categories",
                      (long long)ndict);
-        return -1;
+        goto error;
     }
-    int share_codes = (f == 'i' || f == 'I');
+    int share_codes = (f == 'i' || f == 'I') && remap == NULL;
     if (!wide && share_codes && a->length > 0) {
         col->offset = a->offset;
         col->offsets.owner = Py_NewRef(holder);
@@ -1240,17 +1298,24 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
         col->values.data = (void *)((const int32_t *)codes + ca->offset);
         return import_validity(col, a, holder, 0, name);
     }
-    if (rebase_offsets(&col->offsets, a->buffers[1], wide, a, first, last, name) < 0) return -1;
+    if (rebase_offsets(&col->offsets, a->buffers[1], wide, a, first, last, name) < 0) goto error;
     if (share_codes && last > first) {
         col->values.owner = Py_NewRef(holder);
         col->values.data = (void *)((const int32_t *)codes + ca->offset + first);
     }
     else {
-        if (ts_buffer_alloc(&col->values, (last - first) * (Py_ssize_t)sizeof(int32_t)) < 0) return -1;
+        if (ts_buffer_alloc(&col->values, (last - first) * (Py_ssize_t)sizeof(int32_t)) < 0) goto error;
         int32_t *out = col->values.data;
-        for (int64_t k = first; k < last; k++) out[k - first] = (int32_t)read_index(codes, f, ca->offset + k);
+        for (int64_t k = first; k < last; k++) {
+            int64_t v = read_index(codes, f, ca->offset + k);
+            out[k - first] = remap != NULL ? remap[v] : (int32_t)v;
+        }
     }
+    free(remap);
     return import_validity(col, a, holder, 1, name);
+error:
+    free(remap);
+    return -1;
 }
 
 /* Fills a fixed-width column, sharing the values when the type matches. */

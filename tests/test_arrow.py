@@ -364,10 +364,6 @@ def test_corrupt_producers_raise():
     bad = pa.DictionaryArray.from_arrays(pa.array([0, 7], pa.int32()), pa.array(["a"]), safe=False)
     with pytest.raises(ValueError, match="column 'c'.*outside the 1 categories"):
         ts.Table.from_arrow(pa.table({"c": bad}))
-    # duplicate dictionary values
-    bad = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["a", "a"]))
-    with pytest.raises(ValueError, match="duplicate"):
-        ts.Table.from_arrow(pa.table({"c": bad}))
     # null list items
     bad = pa.array([["a", None]], pa.list_(pa.dictionary(pa.int32(), pa.string())))
     with pytest.raises(ValueError, match="column 'L'.*null"):
@@ -445,3 +441,23 @@ def test_exported_data_survives_interpreter_exit(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "done"
+
+
+def test_import_dictionaries_with_duplicates_and_null_entries():
+    """Arrow allows repeated values and nulls in a dictionary; categories are distinct."""
+    dictionary = pa.array(["a", None, "b", "a"])
+    arr = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 3, None], pa.int32()), dictionary)
+    lists = pa.ListArray.from_arrays(pa.array([0, 2, 2, 3], pa.int32()),
+                                     pa.DictionaryArray.from_arrays(pa.array([3, 2, 0], pa.int8()), dictionary))
+    t3 = ts.Table.from_arrow(pa.table({"c": arr[:3], "L": lists}))
+    assert t3["c"].to_pylist() == ["a", None, "b"]
+    assert t3["L"].to_pylist() == [["a", "b"], [], ["a"]]
+    t = ts.Table.from_arrow(pa.table({"c": arr}))
+    assert t["c"].to_pylist() == arr.to_pylist() == ["a", None, "b", "a", None]
+    assert sorted(t["c"].categories) == ["a", "b"]
+    assert t["c"].codes[t["c"].valid].tolist() == [0, 1, 0]
+    assert t["c"].codes[~t["c"].valid].tolist() == [-1, -1]
+    with pytest.raises(ValueError, match="column 'L'.*null"):
+        bad = pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()),
+                                       pa.DictionaryArray.from_arrays(pa.array([1], pa.int32()), dictionary))
+        ts.Table.from_arrow(pa.table({"L": bad}))

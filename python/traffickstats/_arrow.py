@@ -26,6 +26,10 @@ list or large_list<dictionary<...>>    list<category> (large_list: offsets copie
 list or large_list<any string>         list<category> (copy: items are encoded)
 =====================================  ===============================================
 
+Arrow dictionaries may repeat values or hold nulls; categories are distinct, so such a
+dictionary is rebuilt from its distinct values and the codes remapped (a copy); a row
+whose index points at a null entry is null.
+
 Anything else (timestamps, uint64, float16, decimals, nested structs, ...) raises
 ``TypeError`` naming the column and its Arrow format string; cast it first.
 """
