@@ -32,6 +32,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* Brackets a loop over n elements that touches no Python object: the GIL is released
+ * when n is large.  No jump may leave the bracket. */
+#define NOGIL_BEGIN(n) { PyThreadState *nogil_save_ = (n) > TS_NOGIL_THRESHOLD ? PyEval_SaveThread() : NULL;
+#define NOGIL_END if (nogil_save_ != NULL) PyEval_RestoreThread(nogil_save_); }
+
 /* ======================================================================== */
 /* schemas (pure C: safe without the GIL)                                    */
 
@@ -777,9 +782,11 @@ import_validity(ts_column *col, const struct ArrowArray *a, PyObject *holder, in
             memcpy(dst, bm + a->offset / 8, (size_t)(a->length + 7) / 8);
         }
         else {
+            NOGIL_BEGIN(a->length)
             for (int64_t i = 0; i < a->length; i++) {
                 if (ts_bit_get(bm, a->offset + i)) ts_bit_set(dst, i);
             }
+            NOGIL_END
         }
     }
     col->null_count = a->null_count < 0 ? -1 : a->null_count;
@@ -860,10 +867,12 @@ rebase_offsets(ts_buffer *dst, const void *offs, int wide, const struct ArrowArr
     if (ts_buffer_alloc(dst, (a->length + 1) * (Py_ssize_t)sizeof(int32_t)) < 0) return -1;
     int32_t *o = dst->data;
     if (offs == NULL) return 0;
+    NOGIL_BEGIN(a->length)
     for (int64_t i = 0; i <= a->length; i++) {
         int64_t v = wide ? ((const int64_t *)offs)[a->offset + i] : ((const int32_t *)offs)[a->offset + i];
         o[i] = (int32_t)(v - first);
     }
+    NOGIL_END
     return 0;
 }
 
@@ -881,23 +890,28 @@ import_string_view(ts_column *col, const struct ArrowArray *a, PyObject *holder,
     const int64_t *sizes = a->buffers[a->n_buffers - 1];
     const uint8_t *views = a->buffers[1];
     int64_t total = 0;
+    int ok = 1;
+    NOGIL_BEGIN(a->length)
     for (int64_t i = 0; i < a->length; i++) {
         int64_t j = a->offset + i;
         if (!arrow_valid(a, j)) continue;
         int32_t len;
         memcpy(&len, views + 16 * j, 4);
-        if (len < 0) goto bad;
+        if (len < 0) { ok = 0; break; }
         if (len > 12) {
             int32_t bi, off;
             memcpy(&bi, views + 16 * j + 8, 4);
             memcpy(&off, views + 16 * j + 12, 4);
             if (bi < 0 || bi >= nvar || off < 0 || a->buffers[2 + bi] == NULL ||
                 (sizes != NULL && (int64_t)off + len > sizes[bi])) {
-                goto bad;
+                ok = 0;
+                break;
             }
         }
         total += len;
     }
+    NOGIL_END
+    if (!ok) goto bad;
     if (total > INT32_MAX) {
         ts_error_col(PyExc_OverflowError, name, "more than 2**31-1 string bytes");
         return -1;
@@ -908,6 +922,7 @@ import_string_view(ts_column *col, const struct ArrowArray *a, PyObject *holder,
     uint8_t *dst = col->values.data;
     int64_t pos = 0;
     o[0] = 0;
+    NOGIL_BEGIN(a->length)
     for (int64_t i = 0; i < a->length; i++) {
         int64_t j = a->offset + i;
         if (arrow_valid(a, j)) {
@@ -926,6 +941,7 @@ import_string_view(ts_column *col, const struct ArrowArray *a, PyObject *holder,
         }
         o[i + 1] = (int32_t)pos;
     }
+    NOGIL_END
     if (check_utf8(dst, total, name) < 0) return -1;
     return import_validity(col, a, holder, 1, name);
 bad:
@@ -1125,18 +1141,22 @@ import_category(ts_column *col, const struct ArrowSchema *s, const struct ArrowA
         return -1;
     }
     int32_t *out = col->values.data;
+    NOGIL_BEGIN(a->length)
     for (int64_t i = 0; i < a->length; i++) {
         int64_t j = a->offset + i;
         int32_t c = arrow_valid(a, j) ? (int32_t)read_index(codes, f, j) : -1;
         out[i] = (remap != NULL && c >= 0) ? remap[c] : c;
     }
+    NOGIL_END
     if (remap == NULL) return import_validity(col, a, holder, 1, name);
     /* a row pointing at a null dictionary entry is null: rebuild the bitmap from the codes */
     free(remap);
     if (ts_buffer_alloc(&col->validity, (a->length + 7) / 8) < 0) return -1;
+    NOGIL_BEGIN(a->length)
     for (int64_t i = 0; i < a->length; i++) {
         if (out[i] >= 0) ts_bit_set(col->validity.data, i);
     }
+    NOGIL_END
     col->null_count = -1;
     return 0;
 }
@@ -1306,10 +1326,12 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
     else {
         if (ts_buffer_alloc(&col->values, (last - first) * (Py_ssize_t)sizeof(int32_t)) < 0) goto error;
         int32_t *out = col->values.data;
+        NOGIL_BEGIN(last - first)
         for (int64_t k = first; k < last; k++) {
             int64_t v = read_index(codes, f, ca->offset + k);
             out[k - first] = remap != NULL ? remap[v] : (int32_t)v;
         }
+        NOGIL_END
     }
     free(remap);
     return import_validity(col, a, holder, 1, name);

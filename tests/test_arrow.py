@@ -461,3 +461,24 @@ def test_import_dictionaries_with_duplicates_and_null_entries():
         bad = pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()),
                                        pa.DictionaryArray.from_arrays(pa.array([1], pa.int32()), dictionary))
         ts.Table.from_arrow(pa.table({"L": bad}))
+
+
+def test_large_imports_through_every_copy_path():
+    """Above the GIL-release threshold, each converting import agrees with pyarrow."""
+    n = 20_000
+    rng = np.random.default_rng(3)
+    ok = rng.random(n) > 0.2
+    words = np.array(["a", "bb", "a string longer than twelve bytes", "ü", ""], dtype=object)
+    text = [w if k else None for w, k in zip(words[rng.integers(0, 5, n)], ok)]
+    lists = [list(words[: i % 4]) if k else None for i, k in enumerate(ok)]
+    pt = pa.table({
+        "ls": pa.array(text, pa.large_string()),
+        "sv": pa.array(text, pa.string_view()),
+        "d8": pa.array(text).dictionary_encode().cast(pa.dictionary(pa.int8(), pa.string())),
+        "b": pa.array([bool(x) if k else None for x, k in zip(rng.integers(0, 2, n), ok)]),
+        "ll": pa.array(lists, pa.large_list(pa.dictionary(pa.int16(), pa.string()))),
+        "u16": pa.array(rng.integers(0, 60000, n).astype(np.uint16)),
+    }).slice(13, n - 100)
+    t = ts.Table.from_arrow(pt)
+    assert as_pylists(t) == arrow_pylists(pt)
+    assert arrow_pylists(pa.table(t)) == arrow_pylists(pt)  # and back out again
