@@ -482,3 +482,16 @@ def test_large_imports_through_every_copy_path():
     t = ts.Table.from_arrow(pt)
     assert as_pylists(t) == arrow_pylists(pt)
     assert arrow_pylists(pa.table(t)) == arrow_pylists(pt)  # and back out again
+
+
+def test_pandas_consumes_and_produces_capsules():
+    pd = pytest.importorskip("pandas", minversion="3.0")  # DataFrame.from_arrow is pandas 3
+    t = ts.Table({"n": [3, 1, 2], "c": ["x", None, "y"], "s": ["a", "b", None]}, schema={"c": "category"})
+    df = pd.DataFrame.from_arrow(t)
+    assert list(df.columns) == ["n", "c", "s"]
+    assert df["n"].tolist() == [3, 1, 2]
+    assert isinstance(df["c"].dtype, pd.CategoricalDtype)
+    assert df["c"].isna().tolist() == [False, True, False]
+    back = ts.Table.from_arrow(df)  # pandas exports __arrow_c_stream__ too
+    assert back["n"].to_pylist() == [3, 1, 2]
+    assert back["c"].to_pylist() == ["x", None, "y"] and back["c"].type == "category"
