@@ -438,7 +438,7 @@ object_schema(struct ArrowSchema *s, PyObject *obj)
     return -1;
 }
 
-/* Describes a schema's type for messages ("i" with dictionary "u", "+l" of ...). */
+/* New reference: a str describing a schema's type for messages ("'i' (dictionary indices) with values 'u'"). */
 static PyObject *
 format_description(const struct ArrowSchema *s)
 {
