@@ -255,6 +255,16 @@ sdict_rehash(sdict *d, size_t nslots)
     return 0;
 }
 
+/* Do a and b (n bytes each, equal in their first 8, both with SLACK) agree? */
+static inline int
+eq_tail(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 8; i < n; i += 8) {
+        if (prefix8(a + i, n - i) != prefix8(b + i, n - i)) return 0;
+    }
+    return 1;
+}
+
 /* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes. */
 static inline int64_t
 sdict_intern(sdict *d, const char *s, size_t n)
@@ -268,8 +278,7 @@ sdict_intern(sdict *d, const char *s, size_t n)
         while ((v = d->slots[i]) != 0) {
             if ((v & 0xFFFFFFFF00000000ull) == tag) {
                 size_t c = (size_t)(uint32_t)v - 1;
-                if (d->w8[c] == w8 && d->len[c] == n &&
-                    (n <= 8 || memcmp(d->bytes + d->off[c] + 8, s + 8, n - 8) == 0)) {
+                if (d->w8[c] == w8 && d->len[c] == n && eq_tail(d->bytes + d->off[c], s, n)) {
                     return (int64_t)c;
                 }
             }
@@ -309,6 +318,13 @@ utf8_invalid_at(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        while (i + 32 <= n) {
+            uint64_t w[4];
+            memcpy(w, s + i, 32);
+            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) != 0) break;
+            i += 32;
+        }
+        if (i >= n) break;
         if (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
@@ -1447,7 +1463,7 @@ process_chunk(reader *r, pool *pl)
         csv_err ue = r->err;
         size_t keep = 0;
         while (keep < r->nrows && r->rows[keep].line < ue.line && r->rows[keep].end <= (size_t)(ue.a - r->base)) keep++;
-        if (ue.kind == E_UTF8 && keep > 0) {
+        if (ue.kind == E_UTF8 && keep > 0 && keep < r->nrows) {
             r->nrows = keep;
             if (process_chunk(r, pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &ue)) return -1;
         }

@@ -254,3 +254,13 @@ def test_value_error_before_a_structural_error_comes_first(later):
     with pytest.raises(ts.ParseError) as info:
         ts.read_csv(io.BytesIO(raw), schema={"a": "int64"})
     assert (info.value.line, info.value.column) == (3, "a")
+
+
+def test_utf8_check_stops_at_the_last_complete_row():
+    # the bytes after the complete rows of a chunk (a partial row starting with a
+    # multi-byte character) must not be validated as part of the chunk
+    raw = "k\n" + "abcdefghijklmno\n" * 8 + "é\n" * 4
+    expected = ["abcdefghijklmno"] * 8 + ["é"] * 4
+    for chunk in range(16, 200):
+        t = ts.read_csv(io.BytesIO(raw.encode()), chunk_size=chunk, threads=1)
+        assert t["k"].to_pylist() == expected, chunk
