@@ -2256,13 +2256,30 @@ flush_out(outbuf *o, PyObject *write)
     return 0;
 }
 
+/* Decimal digits of v into buf (at least 21 bytes); returns the length. */
+static size_t
+fmt_int64(char *buf, int64_t v)
+{
+    char tmp[24];
+    size_t k = 0, n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) buf[n++] = '-';
+    while (k) buf[n++] = tmp[--k];
+    return n;
+}
+
 static int
 put_float(outbuf *o, double v)
 {
     char tmp[32];
     if (v == floor(v) && fabs(v) < 1e15 && v != 0.0) {
-        int k = snprintf(tmp, sizeof(tmp), "%lld.0", (long long)v);
-        return out_put(o, tmp, (size_t)k);
+        size_t k = fmt_int64(tmp, (int64_t)v);
+        memcpy(tmp + k, ".0", 2);
+        return out_put(o, tmp, k + 2);
     }
     char *s = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (s == NULL) return -1;
@@ -2298,6 +2315,7 @@ csv_write(PyObject *module, PyObject *args)
     w.quote = quote[0];
     outbuf o = {NULL, 0, 0};
     PyObject *ret = NULL;
+    uint8_t **qflags = NULL;
     if (bset_init(&w.na, na_t, "na_values") < 0) goto done;
     Py_ssize_t k = PyTuple_GET_SIZE(t->names);
     for (Py_ssize_t j = 0; j < k; j++) {
@@ -2307,6 +2325,26 @@ csv_write(PyObject *module, PyObject *args)
         if ((j > 0 && out_put(&o, delim, 1) < 0) || put_text(&o, &w, s, (size_t)n) < 0) goto done;
     }
     if (out_put(&o, "\n", 1) < 0) goto done;
+    /* which labels of each category column need quotes, decided once */
+    qflags = PyMem_RawCalloc((size_t)(k ? k : 1), sizeof(uint8_t *));
+    if (qflags == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < k; j++) {
+        ts_column *c = (ts_column *)PyTuple_GET_ITEM(t->columns, j);
+        if (c->type != TS_CATEGORY) continue;
+        const ts_column *dc = c->dictionary;
+        const int32_t *doff = ts_col_offsets(dc);
+        qflags[j] = PyMem_RawMalloc((size_t)(dc->length ? dc->length : 1));
+        if (qflags[j] == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t q = 0; q < dc->length; q++) {
+            qflags[j][q] = (uint8_t)needs_quote(&w, (const char *)dc->values.data + doff[q], (size_t)(doff[q + 1] - doff[q]));
+        }
+    }
     for (Py_ssize_t i = 0; i < t->num_rows; i++) {
         for (Py_ssize_t j = 0; j < k; j++) {
             ts_column *c = (ts_column *)PyTuple_GET_ITEM(t->columns, j);
@@ -2322,11 +2360,11 @@ csv_write(PyObject *module, PyObject *args)
                 else if (out_put(&o, "false", 5) < 0) goto done;
                 break;
             case TS_INT32:
-                len = snprintf(tmp, sizeof(tmp), "%ld", (long)((const int32_t *)ts_col_values(c))[i]);
+                len = (int)fmt_int64(tmp, ((const int32_t *)ts_col_values(c))[i]);
                 if (out_put(&o, tmp, (size_t)len) < 0) goto done;
                 break;
             case TS_INT64:
-                len = snprintf(tmp, sizeof(tmp), "%lld", (long long)((const int64_t *)ts_col_values(c))[i]);
+                len = (int)fmt_int64(tmp, ((const int64_t *)ts_col_values(c))[i]);
                 if (out_put(&o, tmp, (size_t)len) < 0) goto done;
                 break;
             case TS_FLOAT64:
@@ -2341,19 +2379,26 @@ csv_write(PyObject *module, PyObject *args)
                                  "row %zd: year %lld cannot be written as YYYY-MM-DD", i, (long long)y);
                     goto done;
                 }
-                len = snprintf(tmp, sizeof(tmp), "%04d-%02u-%02u", (int)y, m, d);
-                if (out_put(&o, tmp, (size_t)len) < 0) goto done;
+                unsigned yy = (unsigned)y;
+                char dbuf[10] = {(char)('0' + yy / 1000), (char)('0' + yy / 100 % 10), (char)('0' + yy / 10 % 10),
+                                 (char)('0' + yy % 10), '-', (char)('0' + m / 10), (char)('0' + m % 10), '-',
+                                 (char)('0' + d / 10), (char)('0' + d % 10)};
+                if (out_put(&o, dbuf, 10) < 0) goto done;
                 break;
             }
             case TS_CATEGORY: case TS_STRING: {
                 const ts_column *sc = c;
                 Py_ssize_t row = i;
+                int plain = 0;
                 if (c->type == TS_CATEGORY) {
                     sc = c->dictionary;
                     row = ((const int32_t *)ts_col_values(c))[i];
+                    plain = qflags[j] != NULL && qflags[j][row] == 0;
                 }
                 const int32_t *off = ts_col_offsets(sc);
-                if (put_text(&o, &w, (const char *)sc->values.data + off[row], (size_t)(off[row + 1] - off[row])) < 0) goto done;
+                const char *txt = (const char *)sc->values.data + off[row];
+                size_t tl = (size_t)(off[row + 1] - off[row]);
+                if ((plain ? out_put(&o, txt, tl) : put_text(&o, &w, txt, tl)) < 0) goto done;
                 break;
             }
             case TS_LIST: {
@@ -2403,6 +2448,10 @@ csv_write(PyObject *module, PyObject *args)
     if (flush_out(&o, write) < 0) goto done;
     ret = Py_NewRef(Py_None);
 done:
+    if (qflags != NULL) {
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(t->names); j++) PyMem_RawFree(qflags[j]);
+        PyMem_RawFree(qflags);
+    }
     PyMem_RawFree(o.data);
     PyMem_RawFree(w.na.s);
     PyMem_RawFree(w.na.n);
