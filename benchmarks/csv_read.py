@@ -60,7 +60,7 @@ c0 = time.process_time()
 t0 = time.perf_counter()
 extra = {}
 if reader.startswith("traffickstats"):
-    t = ts.read_csv(path, threads=1 if reader.endswith("1thread") else None)
+    t = ts.read_csv(path, threads=1 if reader.endswith("1thread") else 2)
     extra["table_bytes"] = t.nbytes
     extra["schema"] = t.schema
     n = t.num_rows
