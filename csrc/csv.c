@@ -85,7 +85,7 @@ typedef struct {
     int src;              /* field index in a row */
     int type;             /* ts_type, or ST_NONE */
     int infer;
-    int restart;
+    int restart, restart_type;
     int64_t n, nulls;
     uint8_t *valid;
     size_t valid_cap;     /* bytes */
@@ -120,6 +120,7 @@ typedef struct {
 typedef struct {
     char delim, quote, list_sep;
     int has_quote, on_bad;
+    int infer_lists;      /* list_sep given: text holding it infers as list<category> */
     size_t max_field;
     bset na, tru, fal;
     const char *date_fmt;
@@ -710,6 +711,7 @@ col_set_type(colbuf *c, int type)
     if (col_reserve(c, 0) < 0) return -1;
     size_t isz = col_itemsize(type);
     if (isz) memset(c->vals, type == TS_CATEGORY ? 0xff : 0, (size_t)c->n * isz);
+    if (type == TS_STRING || type == TS_LIST) memset(c->offs, 0, ((size_t)c->n + 1) * sizeof(int32_t));
     return 0;
 }
 
@@ -824,10 +826,12 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     }
     case TS_CATEGORY: {
         int32_t *out = (int32_t *)c->vals;
+        const int lists = c->infer && r->infer_lists;
         ROW_BEGIN
         int ok = !(bset_has(&r->na, s, len) && (f.len & F_QUOTED) == 0);
         if (ok) {
             if (f.len & F_ESC) { rc = -2; break; }
+            if (lists && memchr(s, r->list_sep, len) != NULL) { rc = -2; break; }
             int64_t code = sdict_intern(&c->dict, s, len);
             if (code < 0) { rc = -2; break; }
             out[n] = (int32_t)code;
@@ -927,6 +931,7 @@ convert(reader *r, wstate *w, int ci)
                 size_t n;
                 const char *t = field_text(r, w, f, &n);
                 if (t == NULL) return wnomem(w);
+                if (c->infer && r->infer_lists && memchr(t, r->list_sep, n) != NULL) return 2;
                 int64_t code = sdict_intern(&c->dict, t, n);
                 if (code < 0) {
                     csv_err e = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
@@ -1025,6 +1030,7 @@ classify(reader *r, const char *s, size_t n)
     int64_t iv;
     double dv;
     int32_t dt;
+    if (r->infer_lists && memchr(s, r->list_sep, n) != NULL) return TS_LIST;
     if (bset_has(&r->tru, s, n) || bset_has(&r->fal, s, n)) return TS_BOOL;
     int k = ts_parse_int64(s, n, &iv);
     if (k == TS_NUM_OK) return TS_INT64;
@@ -1039,6 +1045,7 @@ join(int a, int b)
 {
     if (a == ST_NONE) return b;
     if (b == ST_NONE || a == b) return a;
+    if (a == TS_LIST || b == TS_LIST) return TS_LIST;
     if ((a == TS_INT64 && b == TS_FLOAT64) || (a == TS_FLOAT64 && b == TS_INT64)) return TS_FLOAT64;
     return TS_CATEGORY;
 }
@@ -1049,7 +1056,8 @@ static int
 infer_col(reader *r, colbuf *c)
 {
     int st = c->type;
-    for (size_t ri = 0; ri < r->nrows && st != TS_CATEGORY; ri++) {
+    const int last = r->infer_lists ? TS_LIST : TS_CATEGORY;  /* nothing is wider */
+    for (size_t ri = 0; ri < r->nrows && st != last; ri++) {
         row_t *row = &r->rows[ri];
         if (row->bad) continue;
         field_t f = r->fields[row->first + (size_t)c->src];
@@ -1073,6 +1081,7 @@ widen(reader *r, colbuf *c, int st)
         return 0;
     }
     c->restart = 1;
+    c->restart_type = st;
     return 1;
 }
 
@@ -1181,7 +1190,7 @@ convert_column(reader *r, wstate *w, int ci)
         colbuf *c = &r->cols[ci];
         rollback_col(r, w, ci);
         int st = infer_col(r, c);
-        if (st == c->type) st = TS_CATEGORY;  /* cannot happen; never loop */
+        if (st == c->type) st = r->infer_lists ? TS_LIST : TS_CATEGORY;  /* cannot happen; never loop */
         int k = widen(r, c, st);
         if (k < 0) return wnomem(w);
         if (k > 0) return 1;
@@ -1861,17 +1870,21 @@ flush_bads(reader *r, PyObject *warnings, PyObject *path, PyObject *names)
 /* _csv_read(readinto, path, error_class, delimiter, quotechar, header, names, usecols,
  *           schema, na_values, true_values, false_values, date_format, list_sep,
  *           max_field_size, on_bad, chunk_size)
- * -> (table, warnings, None) or (None, None, names_to_restart_as_category). */
+ *           [, size_hint, nthreads, infer_lists, hints]
+ * -> (table, warnings, None) or (None, None, ((name, wider type), ...)) when the
+ * read must start again with those inferred columns starting at the wider type
+ * (passed back in `hints`, a dict name -> type of inferred columns). */
 static PyObject *
 csv_read(PyObject *module, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"readinto", "path", "error_class", "delimiter", "quotechar", "header",
                              "names", "usecols", "schema", "na_values", "true_values", "false_values",
-                             "date_format", "list_sep", "max_field_size", "on_bad", "chunk_size", "size_hint", "nthreads", NULL};
+                             "date_format", "list_sep", "max_field_size", "on_bad", "chunk_size", "size_hint", "nthreads", "infer_lists", "hints", NULL};
     PyObject *readinto, *path, *errcls, *names_in, *usecols, *schema, *na_t, *tru_t, *fal_t;
+    PyObject *hints = Py_None;
     const char *delim, *quote, *date_fmt, *list_sep;
     Py_ssize_t delim_len, quote_len, sep_len, max_field, chunk, size_hint = -1;
-    int header, on_bad, nthreads = 1;
+    int header, on_bad, nthreads = 1, infer_lists = 0;
     pool pl;
     memset(&pl, 0, sizeof(pl));
     reader rd;
@@ -1879,10 +1892,10 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     memset(r, 0, sizeof(*r));
     PyObject *names = NULL, *sel_names = NULL, *columns = NULL, *table = NULL, *warnings = NULL;
     PyObject *result = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOy#y#pOOOOOOzy#nin|ni:_csv_read", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOy#y#pOOOOOOzy#nin|nipO:_csv_read", kwlist,
                                      &readinto, &path, &errcls, &delim, &delim_len, &quote, &quote_len,
                                      &header, &names_in, &usecols, &schema, &na_t, &tru_t, &fal_t,
-                                     &date_fmt, &list_sep, &sep_len, &max_field, &on_bad, &chunk, &size_hint, &nthreads)) {
+                                     &date_fmt, &list_sep, &sep_len, &max_field, &on_bad, &chunk, &size_hint, &nthreads, &infer_lists, &hints)) {
         return NULL;
     }
     if (delim_len != 1 || quote_len > 1 || sep_len != 1 || max_field < 1 || max_field > (Py_ssize_t)F_LEN ||
@@ -1904,6 +1917,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     r->readinto = readinto;
     r->chunk = (size_t)chunk;
     r->nthreads = nthreads;
+    r->infer_lists = infer_lists;
     r->ncols = -1;
     r->line = 1;
     r->special[(uint8_t)r->delim] = 1;
@@ -2071,8 +2085,14 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
         c->src = j;
         c->type = ST_NONE;
         c->infer = 1;
-        if (schema != Py_None) {
-            PyObject *t = PyDict_GetItemWithError(schema, nm);  /* borrowed */
+        PyObject *dicts[2] = {schema, hints};
+        for (int w = 0; w < 2 && c->type == ST_NONE; w++) {
+            if (dicts[w] == Py_None) continue;
+            if (!PyDict_Check(dicts[w])) {
+                PyErr_SetString(PyExc_TypeError, "schema and hints must be dicts");
+                goto error;
+            }
+            PyObject *t = PyDict_GetItemWithError(dicts[w], nm);  /* borrowed */
             if (t == NULL && PyErr_Occurred()) goto error;
             if (t != NULL) {
                 const char *tn = PyUnicode_AsUTF8(t);
@@ -2080,7 +2100,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
                 int ty = ts_type_from_name(tn);
                 if (ty < 0) goto error;
                 c->type = ty;
-                c->infer = 0;
+                c->infer = w == 1;  /* a hint: inferred, starting at that type */
             }
         }
         r->ncb++;
@@ -2125,7 +2145,13 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
             k = 0;
             for (int ci = 0; ci < r->ncb; ci++) {
                 if (r->cols[ci].restart) {
-                    PyTuple_SET_ITEM(rs, k++, Py_NewRef(PyTuple_GET_ITEM(names, r->cols[ci].src)));
+                    PyObject *pair = Py_BuildValue("(Os)", PyTuple_GET_ITEM(names, r->cols[ci].src),
+                                                   ts_type_names[r->cols[ci].restart_type]);
+                    if (pair == NULL) {
+                        Py_DECREF(rs);
+                        goto error;
+                    }
+                    PyTuple_SET_ITEM(rs, k++, pair);
                 }
             }
             result = Py_BuildValue("(OON)", Py_None, Py_None, rs);

@@ -37,8 +37,9 @@ class _Source:
 
     def __init__(self, source: PathOrFile, encoding: str) -> None:
         self._own = False
-        self._tee = None
-        self._replay = None
+        self._spool = None    # unseekable input: everything read so far, for a re-read
+        self._spooled = 0     # bytes in the spool
+        self._replay_at = 0   # next spool byte to hand out again after a rewind
         self.total = None
         if isinstance(source, (str, os.PathLike)):
             self.path = os.fspath(source)
@@ -63,7 +64,7 @@ class _Source:
         except (OSError, ValueError):
             self._seekable = False
         if not self._seekable:
-            self._tee = tempfile.TemporaryFile()
+            self._spool = tempfile.TemporaryFile()
         enc = codecs.lookup(encoding).name
         self._decoder = None if enc in ("utf-8", "utf-8-sig") else encoding
         self._reset_decoder()
@@ -74,12 +75,11 @@ class _Source:
             self._pending = b""
 
     def _raw_read(self, n: int) -> bytes:
-        if self._replay is not None:
-            b = self._replay.read(n)
-            if b:
-                return b
-            self._replay.close()
-            self._replay = None
+        if self._spool is not None and self._replay_at < self._spooled:
+            self._spool.seek(self._replay_at)
+            b = self._spool.read(min(n, self._spooled - self._replay_at))
+            self._replay_at += len(b)
+            return b
         if hasattr(self._f, "read1"):
             b = self._f.read1(n)
         else:
@@ -88,13 +88,17 @@ class _Source:
             b = b""
         if not isinstance(b, (bytes, bytearray, memoryview)):
             raise TypeError("read_csv needs a binary file object (read() returned str)")
-        if self._tee is not None and b:
-            self._tee.write(b)
-        return bytes(b)
+        b = bytes(b)
+        if self._spool is not None and b:
+            self._spool.seek(self._spooled)
+            self._spool.write(b)
+            self._spooled += len(b)
+            self._replay_at = self._spooled
+        return b
 
     def readinto(self, mv: memoryview) -> int:
         n = len(mv)
-        if self._decoder is None and self._tee is None and self._replay is None and hasattr(self._f, "readinto"):
+        if self._decoder is None and self._spool is None and hasattr(self._f, "readinto"):
             got = self._f.readinto(mv)  # no copy
             return 0 if got is None else got
         if self._decoder is None:
@@ -117,27 +121,12 @@ class _Source:
         if self._seekable:
             self._f.seek(self._start)
         else:
-            # replay what was read so far, then continue with the stream
-            assert self._tee is not None
-            self._tee.seek(0)
-            replay = tempfile.TemporaryFile()
-            replay.write(self._tee.read())
-            replay.seek(0)
-            if self._replay is not None:
-                rest = self._replay.read()
-                replay.seek(0, os.SEEK_END)
-                replay.write(rest)
-                replay.seek(0)
-                self._replay.close()
-            self._replay = replay
-            self._tee.close()
-            self._tee = tempfile.TemporaryFile()
+            self._replay_at = 0  # hand out the spooled bytes again, then the stream
         self._reset_decoder()
 
     def close(self) -> None:
-        for f in (self._tee, self._replay):
-            if f is not None:
-                f.close()
+        if self._spool is not None:
+            self._spool.close()
         if self._own:
             self._f.close()
 
@@ -260,7 +249,9 @@ def read_csv(
         ``%m``, ``%d``, ``%%`` and literal characters (e.g. ``"%m/%d/%y"`` reads
         ``7/1/15``; ``%y`` maps 69-99 to 19xx and 00-68 to 20xx, as Python does).
     list_sep : str, optional
-        The separator of items in ``list<category>`` columns (default ``";"``).
+        The separator of items in ``list<category>`` columns (``";"`` when not
+        given).  When given, an inferred text column in which some value holds it
+        becomes ``list<category>`` (``facebook;instagram`` -> two items).
     encoding : str
         ``"utf-8"`` (a byte-order mark is skipped) or any Python codec, which is
         transcoded to UTF-8 while streaming (byte offsets in errors then refer to the
@@ -321,11 +312,12 @@ def read_csv(
     else ``float64`` if every value is an integer or a decimal float (``1.5``,
     ``.5``, ``1e-3``; integers beyond int64 count as floats; ``nan``/``inf`` words
     are not inferred, but are read in a float64 schema column); else ``date`` if
-    every value is an ISO date (or matches `date_format`); otherwise ``category``.
+    every value is an ISO date (or matches `date_format`); otherwise ``category``,
+    or ``list<category>`` when `list_sep` is given and some value contains it.
     A column with no non-null value is a ``category`` column of nulls.  The types
     are widened chunk by chunk; when a later chunk turns a bool, int64, float64 or
-    date column into category, the file is read again from the start with that
-    column as category (for an unseekable stream the bytes read so far are replayed
+    date column into category (or a category column into a list), the file is read
+    again from the start with that column's wider type (for an unseekable stream the bytes read so far are replayed
     from a temporary file).  Category dictionaries are sorted, holding only values
     that occur.
 
@@ -390,17 +382,17 @@ def read_csv(
     try:
         bar = _Progress(src, progress)
         while True:
-            sch = dict(schema) if schema is not None else {}
-            sch.update(hints)
+            sch = dict(schema) if schema is not None else None
             table, bad_rows, restart = _core._csv_read(
                 bar.readinto, src.path, ParseError, delim_b, quote_b, bool(header), names,
-                usecols, sch if sch else None, na_b, tru_b, fal_b, date_format, sep_b,
+                usecols, sch, na_b, tru_b, fal_b, date_format, sep_b,
                 max_field_size, _ON_BAD[on_bad_lines], chunk_size,
-                -1 if src.total is None or src._decoder is not None else src.total, nthreads)
+                -1 if src.total is None or src._decoder is not None else src.total, nthreads,
+                list_sep is not None, hints)
             if restart is None:
                 break
-            for name in restart:
-                hints[name] = "category"
+            for name, typ in restart:
+                hints[name] = typ
             src.rewind()
             bar.reset()
     finally:

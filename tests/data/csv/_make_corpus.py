@@ -96,6 +96,18 @@ case("bool_schema_custom_values", b"minor\nyes\nno\n\n",
      table({"minor": "bool"}, {"minor": [True, False, None]}),
      schema={"minor": "bool"}, true_values=["yes"], false_values=["no"])
 
+case("list_inferred_with_list_sep", b"victim_id,platforms\nv1,facebook;instagram\nv2,\nv3,snapchat\n",
+     table({"victim_id": "category", "platforms": "list<category>"},
+           {"victim_id": ["v1", "v2", "v3"], "platforms": [["facebook", "instagram"], None, ["snapchat"]]}),
+     list_sep=";")
+case("list_inferred_late_rereads_twice",
+     b"p\n" + b"".join(b"%d\n" % i for i in range(60)) + b"web\n" + b"".join(b"%d\n" % i for i in range(60)) + b"ig;fb\n",
+     table({"p": "list<category>"},
+           {"p": [[str(i)] for i in range(60)] + [["web"]] + [[str(i)] for i in range(60)] + [["ig", "fb"]]}),
+     list_sep=";", chunk_size=48)
+case("no_list_sep_means_no_lists", b"p\nfacebook;instagram\n",
+     table({"p": "category"}, {"p": ["facebook;instagram"]}))
+
 # ---------------------------------------------------------------- malformed
 case("too_many_fields", b"a,b,c\n1,2,3\n4,5,6,7\n", error(3, None, "expected 3 fields, saw 4"))
 case("too_few_fields", b"a,b,c\n1,2,3\n\"x\ny\",5\n", error(3, None, "expected 3 fields, saw 2"))
