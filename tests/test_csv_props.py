@@ -169,18 +169,20 @@ def test_skip_equals_filtering(rows, chunk):
 
 @given(st.lists(st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
                           st.sampled_from(["true", "false"]), st.dates().map(dt.date.isoformat),
-                          st.text("ab,\"\n", min_size=1, max_size=4)), min_size=1, max_size=60),
-       st.integers(16, 128))
+                          st.text("ab,;\"\n", min_size=1, max_size=4)), min_size=1, max_size=60),
+       st.integers(16, 128), st.sampled_from([None, ";"]))
 @settings(max_examples=80)
-def test_inference_independent_of_chunk_size(cells, chunk):
+def test_inference_independent_of_chunk_size(cells, chunk, list_sep):
     # whatever the types, reading in tiny chunks (widening, re-reads) equals one big chunk
     tab = ts.Table({"v": [None if c is None else str(c) for c in cells], "i": list(range(len(cells)))},
                    schema={"v": "string"})
     buf = io.BytesIO()
     tab.to_csv(buf)
     raw = buf.getvalue()
-    big = ts.read_csv(io.BytesIO(raw))
-    small = ts.read_csv(io.BytesIO(raw), chunk_size=chunk)
+    big = ts.read_csv(io.BytesIO(raw), list_sep=list_sep)
+    small = ts.read_csv(io.BytesIO(raw), chunk_size=chunk, list_sep=list_sep)
+    if list_sep and any(c is not None and ";" in str(c) for c in cells):
+        assert big.schema["v"] == "list<category>"
     assert big.schema == small.schema
     assert big.equals(small)
     assume(big.num_rows > 0)
