@@ -430,6 +430,9 @@ tokenize(reader *r, size_t max_rows)
     const char delim = r->delim, quote = r->quote;
     const int has_quote = r->has_quote, eof = r->eof;
     int64_t line = r->line;
+    /* the field array in locals: stores through r would be reloaded every field */
+    field_t *F = r->fields;
+    size_t nfl = r->nfields, fcapl = r->fcap;
 #if TS_SWAR
     const uint64_t bdelim = 0x0101010101010101ull * (uint8_t)delim;
     const uint64_t bquote = 0x0101010101010101ull * (uint8_t)quote;
@@ -438,14 +441,16 @@ tokenize(reader *r, size_t max_rows)
     while (p < end && r->nrows < max_rows) {
         const char *rs = p;
         const int64_t rline = line;
-        const size_t first = r->nfields;
+        const size_t first = nfl;
         csv_err rowerr;
         rowerr.kind = E_NONE;
         const char *fs = p;
         for (;;) {
-            if (r->nfields == r->fcap &&
-                grow((void **)&r->fields, &r->fcap, r->nfields + 1, sizeof(field_t)) < 0) {
-                return nomem(r);
+            if (nfl == fcapl) {
+                int g = grow((void **)&F, &fcapl, nfl + 1, sizeof(field_t));
+                r->fields = F;
+                r->fcap = fcapl;
+                if (g < 0) return nomem(r);
             }
             uint32_t flags = 0;
             const char *fe;
@@ -484,7 +489,7 @@ tokenize(reader *r, size_t max_rows)
                     p = q;
                     if (p == end) {
                         if (!eof) goto incomplete;
-                        csv_err e = {E_QUOTE, qline, (int)(r->nfields - first), 0, 0, NULL, {0}, 0, 0};
+                        csv_err e = {E_QUOTE, qline, (int)(nfl - first), 0, 0, NULL, {0}, 0, 0};
                         r->err = e;
                         return -1;
                     }
@@ -502,7 +507,7 @@ tokenize(reader *r, size_t max_rows)
                 }
                 if (p == end && !eof) goto incomplete;
                 if (p < end && *p != delim && *p != '\n' && *p != '\r') {
-                    csv_err e = {E_AFTERQUOTE, line, (int)(r->nfields - first), 0, 0, NULL, {0}, 0, 0};
+                    csv_err e = {E_AFTERQUOTE, line, (int)(nfl - first), 0, 0, NULL, {0}, 0, 0};
                     set_snip(&e, p, 1);
                     r->err = e;
                     return -1;
@@ -531,16 +536,16 @@ tokenize(reader *r, size_t max_rows)
             }
             size_t flen = (size_t)(fe - fs);
             if (flen > r->max_field && rowerr.kind == E_NONE) {
-                csv_err e = {E_FIELDSIZE, rline, (int)(r->nfields - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
+                csv_err e = {E_FIELDSIZE, rline, (int)(nfl - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
                 rowerr = e;
                 if (r->on_bad == 0) {
                     r->err = e;
                     return -1;
                 }
             }
-            r->fields[r->nfields].start = (uint32_t)(fs - buf);
-            r->fields[r->nfields].len = (uint32_t)(flen & F_LEN) | flags;
-            r->nfields++;
+            F[nfl].start = (uint32_t)(fs - buf);
+            F[nfl].len = (uint32_t)(flen & F_LEN) | flags;
+            nfl++;
             if (p == end) break;
             if (*p == delim) {
                 p++;
@@ -557,11 +562,11 @@ tokenize(reader *r, size_t max_rows)
             line++;
             break;
         }
-        uint32_t nf = (uint32_t)(r->nfields - first);
+        uint32_t nf = (uint32_t)(nfl - first);
         r->pos = (size_t)(p - buf);
         r->line = line;
-        if (nf == 1 && r->fields[first].len == 0 && r->ncols != 1) {
-            r->nfields = first;  /* blank line */
+        if (nf == 1 && F[first].len == 0 && r->ncols != 1) {
+            nfl = first;  /* blank line */
             continue;
         }
         if (r->ncols < 0) {
@@ -572,10 +577,11 @@ tokenize(reader *r, size_t max_rows)
             rowerr = e;
         }
         if (rowerr.kind != E_NONE) {
-            r->nfields = first;
+            nfl = first;
             if (report(r, NULL, &rowerr) < 0) return -1;
             continue;
         }
+        r->nfields = nfl;
         if (r->nrows == r->rcap && grow((void **)&r->rows, &r->rcap, r->nrows + 1, sizeof(row_t)) < 0) {
             return nomem(r);
         }
@@ -589,14 +595,16 @@ tokenize(reader *r, size_t max_rows)
         continue;
 
     incomplete:
-        r->nfields = first;
+        nfl = first;
+        r->nfields = nfl;
         if (r->on_bad == 0 && (size_t)(p - fs) > r->max_field) {
-            csv_err e = {E_FIELDSIZE, rline, (int)(r->nfields - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
+            csv_err e = {E_FIELDSIZE, rline, (int)(nfl - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
             r->err = e;
             return -1;
         }
         return 0;
     }
+    r->nfields = nfl;
     return 0;
 }
 
