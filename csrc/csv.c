@@ -17,7 +17,13 @@
  *      fast path cannot convert are deferred and converted with PyOS_string_to_double
  *      (correctly rounded, locale-independent) while holding the GIL briefly.
  * Bad rows either raise (strict) or are dropped and recorded (skip/warn): a chunk with
- * new bad rows is rolled back and converted again without them.
+ * new bad rows is rolled back and converted again without them.  In strict mode
+ * the error reported is the first in the file (line, then column).
+ *
+ * With two threads (PyThread API; the worker never touches Python objects), step 1
+ * is split at a line break that an even number of quotes precedes -- kept only when
+ * the first half's rows end exactly there -- and step 4 hands columns to both
+ * threads, each with its own scratch, deferred floats and error records (wstate).
  */
 #include "csv.h"
 #include "numparse.h"
