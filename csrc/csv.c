@@ -1456,7 +1456,7 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
         grow((void **)&r->bads, &r->bcap, r->nbads + t->nbads, sizeof(csv_err)) < 0) {
         return nomem(r);
     }
-    memcpy(r->fields + r->nfields, t->fields, t->nfields * sizeof(field_t));
+    if (t->nfields > 0) memcpy(r->fields + r->nfields, t->fields, t->nfields * sizeof(field_t));
     for (size_t i = 0; i < t->nrows; i++) {
         row_t row = t->rows[i];
         row.first += r->nfields;
@@ -2240,6 +2240,7 @@ typedef struct {
 static int
 out_put(outbuf *o, const char *s, size_t n)
 {
+    if (n == 0) return 0;
     if (grow((void **)&o->data, &o->cap, o->len + n, 1) < 0) {
         PyErr_NoMemory();
         return -1;

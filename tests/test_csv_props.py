@@ -266,3 +266,13 @@ def test_utf8_check_stops_at_the_last_complete_row():
     for chunk in range(16, 200):
         t = ts.read_csv(io.BytesIO(raw.encode()), chunk_size=chunk, threads=1)
         assert t["k"].to_pylist() == expected, chunk
+
+
+def test_list_with_empty_first_item_round_trips():
+    # the writer starts the joined list with an empty item (a zero-byte append to an
+    # unallocated buffer: undefined behaviour the UBSan build caught once)
+    t = ts.Table({"p": [["", "sex"], [], None, ["a,b", ""]]}, schema={"p": "list<category>"})
+    buf = io.BytesIO()
+    t.to_csv(buf)
+    assert buf.getvalue() == b'p\n;sex\n""\n\n"a,b;"\n'
+    assert ts.read_csv(io.BytesIO(buf.getvalue()), schema=t.schema).equals(t)
