@@ -14,10 +14,11 @@ Quick tour
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .table import TYPES, Column, Table
+from ._groupby import crosstab, group_by, month, value_counts, year
 
 try:
     __version__ = _version("traffickstats")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "__version__"]
+__all__ = ["Table", "Column", "TYPES", "__version__", "group_by", "value_counts", "crosstab", "year", "month"]
