@@ -1,0 +1,5 @@
+"""placeholder"""
+def suppress(*a, **k):
+    raise NotImplementedError
+def apply_min_cell(*a, **k):
+    raise NotImplementedError
