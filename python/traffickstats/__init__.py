@@ -15,10 +15,13 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from .table import TYPES, Column, Table
 from ._groupby import crosstab, group_by, month, value_counts, year
+from .dataset import Dataset, read_dataset, schema, validate
+from . import stats
 
 try:
     __version__ = _version("traffickstats")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "__version__", "group_by", "value_counts", "crosstab", "year", "month"]
+__all__ = ["Table", "Column", "TYPES", "__version__", "group_by", "value_counts", "crosstab", "year", "month",
+           "Dataset", "read_dataset", "validate", "schema", "stats"]
