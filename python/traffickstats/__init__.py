@@ -17,6 +17,7 @@ from .table import TYPES, Column, Table
 from ._groupby import crosstab, group_by, month, value_counts, year
 from .dataset import Dataset, read_dataset, schema, validate
 from . import stats
+from .report import Report, report
 
 try:
     __version__ = _version("traffickstats")
@@ -24,4 +25,5 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = ["Table", "Column", "TYPES", "__version__", "group_by", "value_counts", "crosstab", "year", "month",
-           "Dataset", "read_dataset", "validate", "schema", "stats"]
+           "Dataset", "read_dataset", "validate", "schema", "stats",
+           "report", "Report"]

@@ -604,6 +604,14 @@ def read_dataset(folder: str | os.PathLike, *, validate: bool = True, sensitive:
     ds = Dataset(tables["cases"], tables["defendants"], tables["victims"], sensitive=sensitive,
                  name=name or folder.name)
     ds.source = str(folder)
+    try:
+        from .datasets import SYNTHETIC_NOTICE, sample_dir
+
+        if folder.resolve() == sample_dir().resolve():
+            ds.notice = SYNTHETIC_NOTICE
+            ds.name = name or "traffickstats synthetic sample"
+    except ImportError:  # pragma: no cover
+        pass
     if validate:
         problems = ds.problems()
         if (problems["severity"] == "error").any():
