@@ -773,7 +773,8 @@ gb_agg_worker(void *arg)
             break;
         }
         case OP_PSUM: {
-#define ROW_PSUM(i, off) do { if (GB_OK(i)) { double x_ = (double)v[i]; if (x_ == x_) s[(size_t)codes[i] + (off)] += x_; } } while (0)
+#define ROW_PSUM(i, off) do { if (GB_OK(i)) { double x_ = (double)v[i]; if (x_ == x_) {          \
+                size_t a_ = (size_t)codes[i] + (off); cnt[a_]++; s[a_] += x_; } } } while (0)
             GB_ROWS(ROW_PSUM);
             break;
         }

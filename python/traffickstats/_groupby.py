@@ -293,7 +293,7 @@ def _encode_string(name: str, col: _Col, dropna: bool) -> _Key:
     codes, ncodes, first_rows, nullcode = _core._gb_encode_str(
         col.offsets, col.values, col.valid, dropna)
     uq = _decode_strings(col, first_rows)
-    order = np.argsort(uq.astype(str), kind="stable") if len(uq) else np.zeros(0, np.int64)
+    order = np.array(sorted(range(len(uq)), key=uq.__getitem__), dtype=np.int64)
     rank = np.empty(ncodes, dtype=np.int64)
     rank[order] = np.arange(len(uq))
     if nullcode >= 0:
