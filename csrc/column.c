@@ -1099,6 +1099,56 @@ column_len(ts_column *self)
     return self->length;
 }
 
+/* New reference: list of Python objects for a string, category or list column
+ * (str / list of str, None for null); labels are shared between rows. */
+static PyObject *
+column_to_objects(ts_column *self, PyObject *unused)
+{
+    if (self->type != TS_STRING && self->type != TS_CATEGORY && self->type != TS_LIST) {
+        PyErr_SetString(PyExc_TypeError, "_to_objects is for string, category and list columns");
+        return NULL;
+    }
+    PyObject *labels = NULL;
+    if (self->dictionary != NULL) {
+        labels = ts_dictionary_labels(self->dictionary);
+        if (labels == NULL) return NULL;
+    }
+    Py_ssize_t n = self->length;
+    PyObject *out = PyList_New(n);
+    if (out == NULL) goto error;
+    const int32_t *o = self->type == TS_CATEGORY ? NULL : ts_col_offsets(self);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item;
+        if (!ts_col_valid(self, i)) {
+            item = Py_NewRef(Py_None);
+        }
+        else if (self->type == TS_STRING) {
+            item = PyUnicode_DecodeUTF8((const char *)self->values.data + o[i], o[i + 1] - o[i], "strict");
+        }
+        else if (self->type == TS_CATEGORY) {
+            item = Py_NewRef(PyTuple_GET_ITEM(labels, ((const int32_t *)ts_col_values(self))[i]));
+        }
+        else {
+            item = PyList_New(o[i + 1] - o[i]);
+            if (item != NULL) {
+                const int32_t *c = self->values.data;
+                for (int32_t k = o[i]; k < o[i + 1]; k++) {
+                    PyList_SET_ITEM(item, k - o[i], Py_NewRef(PyTuple_GET_ITEM(labels, c[k])));
+                }
+            }
+        }
+        if (item == NULL) goto error;
+        PyList_SET_ITEM(out, i, item);
+    }
+    Py_XDECREF(labels);
+    return out;
+
+error:
+    Py_XDECREF(labels);
+    Py_XDECREF(out);
+    return NULL;
+}
+
 static PyObject *
 column_slice_method(ts_column *self, PyObject *args)
 {
@@ -1132,6 +1182,8 @@ static PyGetSetDef column_getset[] = {
 
 static PyMethodDef column_methods[] = {
     {"_slice", (PyCFunction)column_slice_method, METH_VARARGS, "Rows [start, stop), sharing buffers."},
+    {"_to_objects", (PyCFunction)column_to_objects, METH_NOARGS,
+     "Rows of a string, category or list column as Python objects (None for null)."},
     {NULL},
 };
 

@@ -1,0 +1,685 @@
+"""The engine API: :class:`Table` and :class:`Column`.
+
+A :class:`Table` is an immutable set of equal-length, typed, named columns stored by
+the C core in Arrow's memory layout.  Operations return new tables that share
+buffers with the original wherever the rows are unchanged.
+
+Column types
+------------
+=================  ===========================================  =====================
+type               ``Column.values`` (zero-copy NumPy view)      nulls
+=================  ===========================================  =====================
+``bool``           ``bool``, one byte per value                  validity bitmap
+``int32``          ``int32``                                     validity bitmap
+``int64``          ``int64``                                     validity bitmap
+``float64``        ``float64`` (NaN is a value, not a null)      validity bitmap
+``date``           ``int32`` days since 1970-01-01               validity bitmap
+``category``       ``int32`` codes into ``Column.categories``    code -1 (and bitmap)
+``string``         ``uint8`` UTF-8 bytes, ``Column.offsets``     validity bitmap
+``list<category>`` ``int32`` item codes, ``Column.offsets``      validity bitmap
+=================  ===========================================  =====================
+
+Arrays that already have the right dtype, native byte order and a contiguous
+layout are shared with the table, not copied: do not modify them afterwards.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import math
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from . import _core, _groupby
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["Table", "Column", "TYPES"]
+
+#: The logical column types, in the order of DESIGN.md section 3.
+TYPES = ("bool", "int32", "int64", "float64", "date", "category", "string", "list<category>")
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_INT64_MAX = 2**63 - 1
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def _normalize_type(name: str, type_: Any) -> str:
+    if not isinstance(type_, str):
+        raise TypeError(f"column {name!r}: a type is given by name (one of {', '.join(TYPES)}), got {type_!r}")
+    if type_ == "list":
+        return "list<category>"
+    if type_ not in TYPES:
+        raise ValueError(f"column {name!r}: unknown type {type_!r}; expected one of {', '.join(TYPES)}")
+    return type_
+
+
+# --------------------------------------------------------------------------- nulls
+
+
+def _null_sentinels() -> tuple:
+    """Objects that mean "missing" besides None and float NaN (pandas' NA and NaT)."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is optional
+        return ()
+    return (pd.NA, pd.NaT)
+
+
+def _is_null_scalar(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    if isinstance(v, (np.datetime64, np.timedelta64)) and np.isnat(v):
+        return True
+    return any(v is s for s in _null_sentinels())
+
+
+_is_null_vec = np.frompyfunc(_is_null_scalar, 1, 1)
+
+
+def _object_nulls(arr: np.ndarray) -> np.ndarray:
+    """Bool mask of the null entries of an object array."""
+    if arr.size == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(_is_null_vec(arr), dtype=bool)
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _as_object_array(seq: Any) -> np.ndarray:
+    if isinstance(seq, np.ndarray):
+        return seq.astype(object) if seq.dtype != object else seq
+    seq = list(seq)
+    out = np.empty(len(seq), dtype=object)
+    for i, v in enumerate(seq):  # element-wise: nested lists must stay objects
+        out[i] = v
+    return out
+
+
+def _infer_object_type(name: str, arr: np.ndarray, valid: np.ndarray) -> str:
+    """Column type of an object array from its non-null elements."""
+    kinds = set()
+    for v in arr[valid]:
+        if isinstance(v, (bool, np.bool_)):
+            kinds.add("bool")
+        elif isinstance(v, (int, np.integer)):
+            kinds.add("int")
+        elif isinstance(v, (float, np.floating)):
+            kinds.add("float")
+        elif isinstance(v, str):
+            kinds.add("str")
+        elif isinstance(v, _dt.datetime):
+            kinds.add("date")
+        elif isinstance(v, _dt.date):
+            kinds.add("date")
+        elif isinstance(v, np.datetime64):
+            kinds.add("date")
+        elif isinstance(v, (list, tuple, np.ndarray)):
+            kinds.add("list")
+        else:
+            raise TypeError(f"column {name!r}: cannot store values of type {type(v).__name__} ({v!r})")
+        if len(kinds) > 1:
+            break
+    if not kinds:
+        return "string"  # all null: the most general type
+    if kinds == {"int", "float"}:
+        return "float64"
+    if len(kinds) > 1:
+        raise TypeError(f"column {name!r}: mixed value types {sorted(kinds)}; pass schema= to choose one")
+    return {"bool": "bool", "int": "int64", "float": "float64", "str": "string", "date": "date", "list": "list<category>"}[
+        kinds.pop()
+    ]
+
+
+def _dates_to_days(name: str, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """datetime64 array -> (int32 days, valid); rejects times of day and out-of-range dates."""
+    valid = ~np.isnat(arr)
+    days64 = arr.astype("datetime64[D]")
+    if arr.dtype != days64.dtype and np.any((arr != days64.astype(arr.dtype)) & valid):
+        raise ValueError(f"column {name!r}: date values must not have a time of day")
+    d = (days64 - _EPOCH).astype(np.int64)
+    d[~valid] = 0
+    if d.size and (d.min() < _INT32_MIN or d.max() > _INT32_MAX):
+        raise ValueError(f"column {name!r}: dates out of the representable range")
+    return d.astype(np.int32), valid
+
+
+def _ints(name: str, arr: np.ndarray, valid: np.ndarray | None, type_: str | None) -> _core.Column:
+    """Column from an integer ndarray, choosing int32 for <= 32-bit signed input."""
+    if type_ is None:
+        type_ = "int32" if (arr.dtype.itemsize <= 2 or arr.dtype == np.int32) else "int64"
+    if type_ == "float64":
+        return _core.make_column(name, "float64", arr.astype(np.float64), valid)
+    if type_ == "date":
+        days = arr
+        if arr.size and (arr.min() < _INT32_MIN or arr.max() > _INT32_MAX):
+            raise ValueError(f"column {name!r}: day numbers out of the int32 range")
+        return _core.make_column(name, "date", days.astype(np.int32, copy=False), valid)
+    if type_ not in ("int32", "int64"):
+        raise TypeError(f"column {name!r}: integer values cannot be stored as {type_}")
+    lo, hi = (_INT32_MIN, _INT32_MAX) if type_ == "int32" else (-(2**63), _INT64_MAX)
+    if arr.size:
+        check = arr if valid is None else arr[valid]
+        if check.size and (int(check.min()) < lo or int(check.max()) > hi):
+            raise OverflowError(f"column {name!r}: values do not fit in {type_}")
+    target = np.int32 if type_ == "int32" else np.int64
+    if arr.dtype != target:
+        arr = np.where(valid, arr, 0) if valid is not None else arr
+        arr = arr.astype(target)
+    return _core.make_column(name, type_, arr, valid)
+
+
+def _from_ndarray(name: str, arr: np.ndarray, valid: np.ndarray | None, type_: str | None) -> _core.Column:
+    if arr.ndim != 1:
+        raise ValueError(f"column {name!r}: expected a 1-dimensional array, got shape {arr.shape}")
+    kind = arr.dtype.kind
+    if kind == "b":
+        if type_ not in (None, "bool"):
+            raise TypeError(f"column {name!r}: bool values cannot be stored as {type_}")
+        return _core.make_column(name, "bool", arr, valid)
+    if kind in "iu":
+        if arr.dtype == np.uint64 and arr.size and int(arr.max()) > _INT64_MAX:
+            raise OverflowError(f"column {name!r}: uint64 values do not fit in int64")
+        return _ints(name, arr, valid, type_)
+    if kind == "f":
+        if type_ not in (None, "float64"):
+            raise TypeError(f"column {name!r}: float values cannot be stored as {type_}")
+        return _core.make_column(name, "float64", arr.astype(np.float64, copy=False), valid)
+    if kind == "M":
+        if type_ not in (None, "date"):
+            raise TypeError(f"column {name!r}: datetime64 values cannot be stored as {type_}")
+        days, dvalid = _dates_to_days(name, arr)
+        if valid is not None:
+            dvalid &= valid
+        return _core.make_column(name, "date", days, None if dvalid.all() else dvalid)
+    if kind in "US":
+        arr = arr.astype(str).astype(object)
+        kind = "O"
+    if kind == "O":
+        return _from_objects(name, arr, valid, type_)
+    raise TypeError(f"column {name!r}: unsupported dtype {arr.dtype}")
+
+
+def _from_objects(name: str, arr: np.ndarray, valid: np.ndarray | None, type_: str | None) -> _core.Column:
+    isnull = _object_nulls(arr)
+    if valid is not None:
+        isnull |= ~np.asarray(valid, dtype=bool)
+    ok = ~isnull
+    if type_ is None:
+        type_ = _infer_object_type(name, arr, ok)
+    if type_ in ("string", "category", "list<category>"):
+        if valid is not None:
+            arr = arr.copy()
+            arr[isnull] = None
+        return _core.from_objects(name, type_, list(arr), _null_sentinels())
+    mask = None if ok.all() else ok
+    if type_ == "date":
+        vals = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[s]")
+        try:
+            vals[ok] = np.array([np.datetime64(v, "s") if not isinstance(v, np.datetime64) else v for v in arr[ok]],
+                                dtype="datetime64[s]")
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"column {name!r}: cannot read dates: {exc}") from None
+        return _from_ndarray(name, vals, mask, "date")
+    checks = {"bool": (bool, np.bool_), "int32": (int, np.integer), "int64": (int, np.integer),
+              "float64": (int, float, np.integer, np.floating)}
+    if type_ not in checks:
+        raise ValueError(f"column {name!r}: unknown type {type_!r}")
+    for i in np.flatnonzero(ok):
+        v = arr[i]
+        if not isinstance(v, checks[type_]) or (type_ != "bool" and isinstance(v, (bool, np.bool_))):
+            raise TypeError(f"column {name!r}: row {i}: expected {type_} or a null, got {type(v).__name__} {v!r}")
+    dtype = {"bool": bool, "int32": np.int64, "int64": object, "float64": np.float64}[type_]
+    vals = np.zeros(len(arr), dtype=dtype) if dtype is not object else np.zeros(len(arr), dtype=object)
+    vals[ok] = arr[ok]
+    if type_ == "int64":
+        big = [int(v) for v in vals[ok]]
+        if big and (min(big) < -(2**63) or max(big) > _INT64_MAX):
+            raise OverflowError(f"column {name!r}: values do not fit in int64")
+        vals = vals.astype(np.int64)
+    if type_ in ("int32", "int64"):
+        return _ints(name, vals, mask, type_)
+    return _core.make_column(name, type_, vals, mask)
+
+
+def _from_pandas_series(name: str, s: Any, type_: str | None) -> _core.Column:
+    import pandas as pd
+
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = dtype.categories
+        if len(cats) and not all(isinstance(c, str) for c in cats):
+            raise TypeError(f"column {name!r}: category labels must be str, got {cats.dtype}")
+        codes = np.asarray(s.cat.codes, dtype=np.int32)
+        if type_ in (None, "category"):
+            return _core.make_column(name, "category", codes, None, None, [str(c) for c in cats])
+        return _from_objects(name, np.asarray(s.astype(object), dtype=object), None, type_)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        raise TypeError(f"column {name!r}: time-zone aware datetimes are not dates; convert with .dt.tz_localize(None)")
+    if isinstance(dtype, pd.ArrowDtype):
+        raise TypeError(f"column {name!r}: pandas ArrowDtype columns are not supported yet ({dtype})")
+    if isinstance(dtype, np.dtype):
+        arr = s.to_numpy()
+        if dtype.kind == "f":
+            valid = ~np.isnan(arr)  # pandas semantics: NaN in a float64 column is missing
+            return _from_ndarray(name, arr, None if valid.all() else valid, type_)
+        return _from_ndarray(name, arr, None, type_)
+    # pandas extension arrays: nullable ints/floats/booleans, strings
+    valid = ~np.asarray(s.isna(), dtype=bool)
+    mask = None if valid.all() else valid
+    if isinstance(dtype, pd.BooleanDtype):
+        return _from_ndarray(name, s.to_numpy(dtype=bool, na_value=False), mask, type_)
+    if pd.api.types.is_integer_dtype(dtype):
+        npd = np.dtype(dtype.numpy_dtype)
+        return _from_ndarray(name, s.to_numpy(dtype=npd, na_value=0), mask, type_)
+    if pd.api.types.is_float_dtype(dtype):
+        # FloatingArray keeps NaN (a value) apart from NA (a null)
+        return _from_ndarray(name, s.array.to_numpy(dtype=np.float64, na_value=np.nan), mask, type_)
+    if isinstance(dtype, pd.StringDtype):
+        return _from_objects(name, s.to_numpy(dtype=object, na_value=None), None, type_ or "string")
+    raise TypeError(f"column {name!r}: unsupported pandas dtype {dtype}")
+
+
+def as_column(name: str, values: Any, type: str | None = None) -> "Column":
+    """Convert ``values`` to a :class:`Column` called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Column name, used in error messages.
+    values : Column, numpy.ndarray, numpy.ma.MaskedArray, pandas.Series or sequence
+        The data. Nulls are ``None``, ``NaN`` in object input, ``pandas.NA``/``NaT``,
+        masked entries, and missing values of pandas nullable dtypes. In a plain NumPy
+        float array NaN is a value, not a null.
+    type : str, optional
+        One of :data:`TYPES`; inferred when omitted.
+
+    Returns
+    -------
+    Column
+    """
+    type_ = None if type is None else _normalize_type(name, type)
+    if isinstance(values, _core.Column):
+        if type_ is not None and values.type != type_:
+            raise TypeError(f"column {name!r}: is a {values.type} column, schema asks for {type_}")
+        return values  # type: ignore[return-value]  # every Column is a table.Column
+    mod = getattr(values.__class__, "__module__", "") or ""
+    if mod.startswith("pandas"):
+        import pandas as pd
+
+        if isinstance(values, (pd.Index, pd.api.extensions.ExtensionArray)):
+            values = pd.Series(values)
+        if isinstance(values, pd.Series):
+            return _from_pandas_series(name, values, type_)  # type: ignore[return-value]
+    if isinstance(values, np.ma.MaskedArray):
+        valid = ~np.ma.getmaskarray(values)
+        return _from_ndarray(name, np.ma.getdata(values), None if valid.all() else valid, type_)  # type: ignore[return-value]
+    if isinstance(values, np.ndarray):
+        return _from_ndarray(name, values, None, type_)  # type: ignore[return-value]
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise TypeError(f"column {name!r}: expected an array or a sequence, got {values.__class__.__name__}")
+    return _from_objects(name, _as_object_array(values), None, type_)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- Column
+
+
+class Column(_core.Column):
+    """An immutable typed column of a :class:`Table`.
+
+    Attributes
+    ----------
+    type : str
+        The logical type, one of :data:`TYPES`.
+    values : numpy.ndarray
+        Read-only view of the values buffer (no copy; see the module docstring).
+    valid : numpy.ndarray
+        ``True`` where the row is not null.
+    codes, categories : numpy.ndarray
+        Category codes (-1 for null) and labels (``category`` and ``list<category>``).
+    offsets : numpy.ndarray
+        ``int32`` offsets of ``string`` and ``list<category>`` columns.
+    null_count : int
+        Number of null rows.
+    """
+
+    __slots__ = ()
+
+    def to_numpy(self) -> np.ndarray:
+        """Values as a NumPy array with nulls made explicit.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``int32``/``int64``/``float64``/``bool`` without nulls as a zero-copy view;
+            with nulls ints become ``float64`` with NaN and bools ``object`` with None;
+            ``date`` becomes ``datetime64[D]`` with NaT; text and lists become
+            ``object`` arrays with None.
+        """
+        t = self.type
+        if t in ("string", "category", "list<category>"):
+            out = np.empty(len(self), dtype=object)
+            out[:] = self._to_objects()
+            return out
+        if t == "date":
+            out = self.values.astype("datetime64[D]")
+            if self.null_count:
+                out[~self.valid] = np.datetime64("NaT")
+            return out
+        if not self.null_count:
+            return self.values
+        valid = self.valid
+        if t == "bool":
+            out = self.values.astype(object)
+            out[~valid] = None
+            return out
+        out = self.values.astype(np.float64)
+        out[~valid] = np.nan
+        return out
+
+    def to_pylist(self) -> list:
+        """Rows as Python objects (``None`` for null; dates as :class:`datetime.date`)."""
+        t = self.type
+        if t in ("string", "category", "list<category>"):
+            return self._to_objects()
+        vals = self.values.astype("datetime64[D]").tolist() if t == "date" else self.values.tolist()
+        if self.null_count:
+            for i in np.flatnonzero(~self.valid):
+                vals[i] = None
+        return vals
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.to_pylist())
+
+    def __repr__(self) -> str:
+        n = len(self)
+        head = self._slice(0, 10).to_pylist()  # type: ignore[attr-defined]
+        body = ", ".join(_format_cell(v) for v in head) + (", ..." if n > 10 else "")
+        nulls = f", {self.null_count:,} null" if self.null_count else ""
+        return f"<Column {self.type}, {n:,} rows{nulls}: [{body}]>"
+
+
+# --------------------------------------------------------------------------- Table
+
+
+class Table(_core.Table):
+    """An immutable columnar table of typed columns.
+
+    Parameters
+    ----------
+    data : mapping of str to array-like, or pandas.DataFrame, optional
+        Columns by name: NumPy arrays (shared without copying when already in the
+        right layout), masked arrays, Python sequences (``None`` for null), pandas
+        Series, or :class:`Column` objects.
+    schema : mapping of str to str, optional
+        Column types by name (see :data:`TYPES`), e.g. ``{"district": "category"}``;
+        columns not named are inferred.
+
+    Examples
+    --------
+    >>> import traffickstats as ts
+    >>> t = ts.Table({"case_id": ["c1", "c2"], "victims": [3, None]},
+    ...              schema={"case_id": "category"})
+    >>> t.schema
+    {'case_id': 'category', 'victims': 'int64'}
+    >>> t["victims"].to_pylist()
+    [3, None]
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # the C accessors return this module's Column subclass
+        def column(self, name: str) -> Column: ...
+        def __getitem__(self, name: str) -> Column: ...
+        @property
+        def columns(self) -> tuple[Column, ...]: ...
+
+    def __new__(cls, data: Mapping[str, Any] | "pd.DataFrame" | None = None,
+                schema: Mapping[str, str] | None = None) -> "Table":
+        if data is None:
+            data = {}
+        if getattr(data.__class__, "__name__", "") == "DataFrame" and hasattr(data, "dtypes"):
+            return cls.from_pandas(data, schema=schema)  # type: ignore[arg-type]
+        if isinstance(data, _core.Table):
+            data = {n: data.column(n) for n in data.column_names}
+        if not isinstance(data, Mapping):
+            raise TypeError(f"Table() takes a mapping of column name to values, got {type(data).__name__}")
+        schema = dict(schema or {})
+        unknown = [k for k in schema if k not in data]
+        if unknown:
+            raise ValueError(f"schema names columns that are not in the data: {unknown}")
+        cols = {}
+        for name, values in data.items():
+            if not isinstance(name, str):
+                raise TypeError(f"column names must be str, got {type(name).__name__} {name!r}")
+            cols[name] = as_column(name, values, schema.get(name))
+        return super().__new__(cls, cols)
+
+    # ---------------------------------------------------------------- pandas
+
+    @classmethod
+    def from_pandas(cls, df: "pd.DataFrame", schema: Mapping[str, str] | None = None) -> "Table":
+        """Build a table from a pandas DataFrame (the index is not stored).
+
+        Mapping: categorical -> ``category`` (str labels); nullable ``Int*``,
+        ``boolean``, ``Float*`` -> the matching type with nulls; NumPy floats -> ``float64``
+        with NaN as null (pandas' meaning); ``datetime64`` and ``datetime.date`` objects
+        -> ``date`` (a time of day is an error); ``object``/``string`` text ->
+        ``string`` (``category`` on request through ``schema``); lists of str ->
+        ``list<category>``.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        schema : mapping of str to str, optional
+            Types for some columns, e.g. ``{"state": "category"}``.
+
+        Returns
+        -------
+        Table
+        """
+        schema = dict(schema or {})
+        if len(set(df.columns)) != len(df.columns):
+            dup = [c for c in df.columns if list(df.columns).count(c) > 1][0]
+            raise ValueError(f"column {dup!r}: duplicate column name")
+        unknown = [k for k in schema if k not in df.columns]
+        if unknown:
+            raise ValueError(f"schema names columns that are not in the data: {unknown}")
+        # to_pandas records the types of object columns (which cannot show, when
+        # every value is null, whether they held text or lists)
+        recorded = df.attrs.get("traffickstats.schema", {}) if isinstance(df.attrs, dict) else {}
+        cols = {}
+        for name in df.columns:
+            if not isinstance(name, str):
+                raise TypeError(f"column names must be str, got {type(name).__name__} {name!r}")
+            t = schema.get(name)
+            if t is None and df[name].dtype == object and recorded.get(name) in ("string", "list<category>"):
+                t = recorded[name]
+            cols[name] = _from_pandas_series(name, df[name], None if t is None else _normalize_type(name, t))
+        return super().__new__(cls, cols)
+
+    def to_pandas(self) -> "pd.DataFrame":
+        """Convert to a pandas DataFrame with nullable dtypes.
+
+        ``bool`` -> ``boolean``, ``int32`` -> ``Int32``, ``int64`` -> ``Int64``,
+        ``float64`` -> ``Float64`` (NaN kept apart from NA), ``date`` ->
+        ``datetime64[s]`` (NaT for null), ``category`` -> ``category``, ``string`` ->
+        ``string`` (``pandas.StringDtype``), ``list<category>`` -> ``object`` holding
+        lists of str (None for null).  The types of object columns are recorded in
+        ``DataFrame.attrs["traffickstats.schema"]``, so ``Table.from_pandas`` of the
+        result equals this table.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover
+            raise ImportError("to_pandas() needs pandas: pip install 'traffickstats[pandas]'") from None
+        out = {}
+        for name, col in zip(self.column_names, self.columns):
+            out[name] = _column_to_pandas(col, pd)
+        df = pd.DataFrame(out, index=pd.RangeIndex(self.num_rows))
+        df.attrs["traffickstats.schema"] = {n: t for n, t in self.schema.items() if t == "list<category>"}
+        return df
+
+    # ---------------------------------------------------------------- operations
+
+    def with_column(self, name: str, values: Any, type: str | None = None) -> "Table":
+        """A new table with column ``name`` replaced or appended.
+
+        Parameters
+        ----------
+        name : str
+        values : array-like or Column
+            Converted as in :class:`Table`; must have ``num_rows`` rows.
+        type : str, optional
+            The column type; inferred when omitted.
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"column names must be str, got {name.__class__.__name__}")
+        return self._with_column(name, as_column(name, values, type))
+
+    # ---------------------------------------------------------------- group-by
+
+    def group_by(self, keys: Any, dropna: bool = True, sort: bool = True, where: Any = None,
+                 threads: int | None = None) -> "_groupby.GroupBy":
+        """Group rows by keys; see :func:`traffickstats.group_by` (``.agg(...)``, ``.size()``)."""
+        return _groupby.GroupBy(self, keys, dropna=dropna, sort=sort, where=where, threads=threads)
+
+    def value_counts(self, columns: Any, dropna: bool = True, where: Any = None) -> "_groupby.GroupByResult":
+        """Rows per distinct value of `columns`, most frequent first (see :func:`traffickstats.value_counts`)."""
+        return _groupby.value_counts(self, columns, dropna=dropna, where=where)
+
+    def crosstab(self, row_key: Any, col_key: Any, dropna: bool = True, where: Any = None) -> "_groupby.Crosstab":
+        """Two-way frequency table (see :func:`traffickstats.crosstab`)."""
+        return _groupby.crosstab(self, row_key, col_key, dropna=dropna, where=where)
+
+    def head(self, n: int = 5) -> "Table":
+        """The first ``n`` rows (sharing buffers)."""
+        return self.slice(0, n)
+
+    def equals(self, other: object) -> bool:
+        """True when ``other`` is a Table with the same column names, types and values.
+
+        Nulls equal nulls; NaN equals NaN; categories compare by label, so two
+        category columns with differently ordered dictionaries can be equal.
+        """
+        if not isinstance(other, _core.Table):
+            return False
+        if self.column_names != other.column_names or self.schema != other.schema:
+            return False
+        if self.num_rows != other.num_rows:
+            return False
+        return all(_column_equals(a, b) for a, b in zip(self.columns, other.columns))  # type: ignore[arg-type]
+
+    def to_pydict(self) -> dict[str, list]:
+        """Columns as a dict of Python lists."""
+        return {n: c.to_pylist() for n, c in zip(self.column_names, self.columns)}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.column_names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.column_names
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes referenced by the table's rows (buffers shared with others included)."""
+        return sum(c.nbytes for c in self.columns)
+
+    # ---------------------------------------------------------------- display
+
+    def _preview(self, n: int = 5) -> tuple[list[str], list[list[str]]]:
+        head = self.slice(0, n)
+        rows = [[_format_cell(v) for v in c.to_pylist()] for c in head.columns]
+        return self.column_names, [list(r) for r in zip(*rows)] if rows else []
+
+    def __repr__(self) -> str:
+        names, rows = self._preview()
+        types = [self.schema[n] for n in names]
+        lines = [f"traffickstats.Table: {self.num_rows:,} rows x {len(names)} columns"]
+        if names:
+            widths = [max(len(n), len(t), *(len(r[j]) for r in rows)) for j, (n, t) in enumerate(zip(names, types))]
+            widths = [min(w, 24) for w in widths]
+
+            def fmt(cells: Sequence[str]) -> str:
+                return "  ".join(_clip(c, w).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+            lines += [fmt(names), fmt(types), fmt(["-" * w for w in widths])]
+            lines += [fmt(r) for r in rows]
+            if self.num_rows > len(rows):
+                lines.append(f"... {self.num_rows - len(rows):,} more rows")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        names, rows = self._preview()
+        esc = html.escape
+        head = "".join(f"<th>{esc(n)}<br><small>{esc(self.schema[n])}</small></th>" for n in names)
+        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+        more = (f"<p>... {self.num_rows - len(rows):,} more rows</p>" if self.num_rows > len(rows) else "")
+        return (f"<div><p><b>traffickstats.Table</b>: {self.num_rows:,} rows &times; {len(names)} columns</p>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}</div>")
+
+
+def _clip(s: str, w: int) -> str:
+    return s if len(s) <= w else s[: w - 1] + "…"
+
+
+def _format_cell(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ", ".join(v) + "]"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _column_to_pandas(col: Column, pd: Any) -> Any:
+    t = col.type
+    valid = col.valid
+    mask = ~valid
+    if t == "bool":
+        return pd.arrays.BooleanArray(col.values.copy(), mask)
+    if t in ("int32", "int64"):
+        return pd.arrays.IntegerArray(col.values.copy(), mask)
+    if t == "float64":
+        return pd.arrays.FloatingArray(col.values.copy(), mask)
+    if t == "date":
+        out = col.values.astype("datetime64[D]").astype("datetime64[s]")
+        out[mask] = np.datetime64("NaT")
+        return pd.Series(out, dtype="datetime64[s]").array
+    if t == "category":
+        return pd.Categorical.from_codes(col.codes.copy(), categories=pd.Index(list(col.categories), dtype=object))
+    if t == "string":
+        return pd.array(col._to_objects(), dtype=pd.StringDtype())
+    return pd.Series(col.to_numpy(), dtype=object).array
+
+
+def _column_equals(a: Column, b: Column) -> bool:
+    if a.type != b.type or len(a) != len(b):
+        return False
+    va, vb = a.valid, b.valid
+    if not np.array_equal(va, vb):
+        return False
+    t = a.type
+    if t in ("string", "list<category>"):
+        return a.to_pylist() == b.to_pylist()
+    if t == "category":
+        pos = {label: i for i, label in enumerate(a.categories)}
+        remap = np.array([pos.get(label, -2) for label in b.categories] + [-1], dtype=np.int64)
+        return bool(np.array_equal(a.codes[va], remap[b.codes[vb]]))
+    x, y = a.values[va], b.values[vb]
+    if t == "float64":
+        return bool(np.array_equal(x, y, equal_nan=True))
+    return bool(np.array_equal(x, y))
+
+
+_core._register_classes(Table, Column)
