@@ -432,7 +432,8 @@ class GroupByResult:
             cells = []
             for name, v in self._columns.items():
                 x = v[i]
-                cells.append(f"{name}={x!r}" if not isinstance(x, np.ndarray) else f"{name}={list(x)}")
+                x = x.tolist() if isinstance(x, (np.ndarray, np.generic)) else x
+                cells.append(f"{name}={x!r}")
             lines.append("  " + ", ".join(cells))
         if n > show:
             lines.append(f"  ... ({n - show} more)")
