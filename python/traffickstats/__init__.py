@@ -13,8 +13,8 @@ Quick tour
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .table import TYPES, Column, Table
 from ._groupby import crosstab, group_by, month, value_counts, year
+from .table import TYPES, Column, Table
 from .dataset import Dataset, read_dataset, schema, validate
 from . import stats
 from .report import Report, report
