@@ -566,7 +566,11 @@ def validate(data: Any) -> Any:
     """
     if isinstance(data, Dataset):
         return data.problems()
-    return read_dataset(data, validate=False).problems()
+    try:
+        ds = read_dataset(data, validate=False)
+    except DatasetError as exc:  # a file that cannot be parsed at all
+        return exc.problems
+    return ds.problems()
 
 
 def _summary(problems: Any, limit: int = 10) -> str:
@@ -638,7 +642,21 @@ def read_dataset(folder: str | os.PathLike, *, validate: bool = True, sensitive:
     missing = [f"{t}.csv" for t in TABLES if not (folder / f"{t}.csv").is_file()]
     if missing:
         raise FileNotFoundError(f"{folder}: missing {', '.join(missing)} (a dataset is cases.csv, defendants.csv, victims.csv)")
-    tables = {t: _read_csv(folder / f"{t}.csv", t) for t in TABLES}
+    tables = {}
+    for t in TABLES:
+        try:
+            tables[t] = _read_csv(folder / f"{t}.csv", t)
+        except (ValueError, UnicodeDecodeError) as exc:  # ParseError is a ValueError
+            pd = _pandas()
+            line = getattr(exc, "line", None)
+            msg = str(exc) if isinstance(exc, ValueError) else f"not UTF-8 text ({exc.reason})"
+            problems = pd.DataFrame({"table": [t], "file": [str(folder / f"{t}.csv")],
+                                     "row": pd.array([None if line is None else line - 2], dtype="Int64"),
+                                     "line": pd.array([line], dtype="Int64"),
+                                     "column": [getattr(exc, "column", None) or ""], "value": [""],
+                                     "problem": [f"cannot be read: {msg}"], "severity": ["error"]})
+            raise DatasetError(f"{folder / (t + '.csv')}: cannot be read: {msg}", problems) from None
+
     ds = Dataset(tables["cases"], tables["defendants"], tables["victims"], sensitive=sensitive,
                  name=name or folder.name)
     ds.source = str(folder)
