@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from ._groupby import crosstab, group_by, month, value_counts, year
 from ._csv import read_csv
 from .errors import ParseError, ParseWarning
+from ._arrow import read_parquet
 from .table import TYPES, Column, Table
 from .dataset import Dataset, read_dataset, schema, validate
 from . import stats
@@ -26,6 +27,6 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "ParseError", "ParseWarning",
+__all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "ParseError", "ParseWarning", "read_parquet",
            "group_by", "value_counts", "crosstab", "year", "month",
            "Dataset", "read_dataset", "validate", "schema", "stats", "report", "Report"]
