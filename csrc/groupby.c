@@ -807,7 +807,8 @@ typedef struct {
     } v;
     double c;            /* Kahan compensation (sum and m2) */
     int64_t n;           /* valid non-NaN values */
-    int64_t rows;        /* rows with a code (the group's size) */
+    int64_t rows;        /* rows with a code whose value was skipped (null or NaN);
+                          * the group's size is n + rows, so the common path counts once */
 } gb_acc;
 
 typedef struct {
@@ -836,18 +837,17 @@ typedef struct {
 
 #define GB_OK(i) (codes[i] >= 0 && (mask == NULL || mask[i]))
 
-/* Each row: skip dropped rows, count the group's size, then (when the value is
- * valid and not NaN) run BODY with x_ (the value) and a_ (the accumulator). */
-#define GB_ROW_OF(I_, OFF_, ...)                                                       \
+/* Each row: skip dropped rows; when the value is valid and not NaN run the body
+ * with x_ (the value) and a_ (the accumulator) -- every body counts a_->n -- else
+ * count the row as skipped. */
+#define GB_ROW_OF(I_, OFF_, ...)                                                \
     do {                                                                        \
         int32_t g_ = codes[I_];                                                 \
         if ((uint32_t)(g_ - glo) < span) {                                      \
             gb_acc *a_ = acc + (size_t)g_ + (OFF_);                             \
-            a_->rows++;                                                         \
-            if (mask == NULL || mask[I_]) {                                     \
-                T x_ = v[I_];                                                   \
-                if (x_ == x_) { __VA_ARGS__ }                                   \
-            }                                                                   \
+            T x_ = v[I_];                                                       \
+            if ((mask == NULL || mask[I_]) && x_ == x_) { __VA_ARGS__ }         \
+            else a_->rows++;                                                    \
         }                                                                       \
     } while (0)
 
@@ -877,13 +877,32 @@ gb_agg_worker(void *arg)
             break;
         }
         case OP_FSUM: {
+            /* an infinity shows as a non-finite merged sum (see gb_aggregate) */
 #define ROW_FSUM(I_, OFF_) GB_ROW_OF(I_, OFF_, \
                 double d_ = (double)x_;                                          \
                 a_->n++;                                                         \
                 double y_ = d_ - a_->c, t_ = a_->v.f + y_;                       \
-                a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;                       \
-                flag |= (d_ - d_ != 0);)
-            GB_ROWS(ROW_FSUM);
+                a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;)
+            if (mask == NULL) {
+                /* the hot case gets its own loop without the mask test */
+#define ROW_FSUM_NM(I_, OFF_) do {                                               \
+                int32_t g_ = codes[I_];                                          \
+                if ((uint32_t)(g_ - glo) < span) {                               \
+                    gb_acc *a_ = acc + (size_t)g_ + (OFF_);                      \
+                    double d_ = (double)v[I_];                                   \
+                    if (d_ == d_) {                                              \
+                        a_->n++;                                                 \
+                        double y_ = d_ - a_->c, t_ = a_->v.f + y_;               \
+                        a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;               \
+                    }                                                            \
+                    else a_->rows++;                                             \
+                }                                                                \
+            } while (0)
+                GB_ROWS(ROW_FSUM_NM);
+            }
+            else {
+                GB_ROWS(ROW_FSUM);
+            }
             break;
         }
         case OP_PSUM: {
@@ -1024,7 +1043,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
             for (int l = 0; l < lanes; l++) {
                 const gb_acc *a = &jobs[t].acc[(size_t)l * (size_t)nc + (size_t)g];
                 cn += a->n;
-                rows += a->rows;
+                rows += a->rows + a->n;
                 switch (op) {
                 case OP_FSUM:
                 case OP_M2:
@@ -1055,6 +1074,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
                 }
             }
         }
+        if (op == OP_FSUM && !isfinite(sv)) rc = rc < 0 ? rc : 1;
         if (out_cnt) out_cnt[g] = cn;
         if (out_rows) out_rows[g] = rows;
         if (out_i) out_i[g] = iv;
@@ -1098,22 +1118,53 @@ gb_multi_worker(void *arg)
         int32_t g_ = codes[I_];                                                     \
         if ((uint32_t)(g_ - glo) < span) {                                          \
             size_t a_ = (size_t)g_ + (OFF_);                                        \
-            acc[a_].rows++;                                                         \
             for (int k_ = 0; k_ < ncols; k_++) {                                    \
                 const uint8_t *m_ = j->masks[k_];                                   \
-                if (m_ != NULL && !m_[I_]) continue;                                \
                 double x_ = j->vals[k_][I_];                                        \
-                if (x_ != x_) continue;                                             \
+                if ((m_ != NULL && !m_[I_]) || x_ != x_) {                          \
+                    if (k_ == 0) acc[a_].rows++;                                    \
+                    continue;                                                       \
+                }                                                                   \
                 gb_acc *p_ = acc + (size_t)k_ * per + a_;                           \
                 p_->n++;                                                            \
                 double y_ = x_ - p_->c, t_ = p_->v.f + y_;                          \
                 p_->c = (t_ - p_->v.f) - y_;                                        \
                 p_->v.f = t_;                                                       \
-                if (x_ - x_ != 0) flag |= 1 << k_;                                  \
             }                                                                       \
         }                                                                           \
     } while (0)
-    GB_ROWS(ROW_MULTI);
+    /* the common case, no validity masks and few columns, gets a loop whose column
+     * count is a compile-time constant */
+    int nomask = 1;
+    for (int k = 0; k < ncols; k++) if (j->masks[k] != NULL) nomask = 0;
+#define ROW_MULTI_K(I_, OFF_, KC)                                                   \
+    do {                                                                            \
+        int32_t g_ = codes[I_];                                                     \
+        if ((uint32_t)(g_ - glo) < span) {                                          \
+            size_t a_ = ((size_t)g_ + (OFF_)) * (size_t)(KC);                       \
+            for (int k_ = 0; k_ < (KC); k_++) {                                     \
+                double x_ = vals[k_][I_];                                           \
+                if (x_ != x_) {                                                     \
+                    if (k_ == 0) acc[a_].rows++;                                    \
+                    continue;                                                       \
+                }                                                                   \
+                gb_acc *p_ = acc + a_ + (size_t)k_;                                 \
+                p_->n++;                                                            \
+                double y_ = x_ - p_->c, t_ = p_->v.f + y_;                          \
+                p_->c = (t_ - p_->v.f) - y_;                                        \
+                p_->v.f = t_;                                                       \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
+#define ROW_MULTI_2(I_, OFF_) ROW_MULTI_K(I_, OFF_, 2)
+#define ROW_MULTI_3(I_, OFF_) ROW_MULTI_K(I_, OFF_, 3)
+#define ROW_MULTI_4(I_, OFF_) ROW_MULTI_K(I_, OFF_, 4)
+    const double *vals[GB_MAXCOLS];
+    for (int k = 0; k < ncols; k++) vals[k] = j->vals[k];
+    if (nomask && ncols == 2) GB_ROWS(ROW_MULTI_2);
+    else if (nomask && ncols == 3) GB_ROWS(ROW_MULTI_3);
+    else if (nomask && ncols == 4) GB_ROWS(ROW_MULTI_4);
+    else GB_ROWS(ROW_MULTI);
     j->flag = flag;
 }
 
@@ -1218,10 +1269,13 @@ gb_fsum_many(PyObject *self, PyObject *args)
                             gb_kahan_add(&sv, &cv, a->v.f);
                             gb_kahan_add(&sv, &cv, -a->c);
                             cn += a->n;
-                            rows += a->rows;
+                            rows += a->rows + a->n;
                         }
                     }
                     S[(size_t)k * (size_t)nc + (size_t)g] = sv;
+                    /* an infinity (or an overflow) leaves the compensated sum
+                     * non-finite: the caller redoes that column as a plain sum */
+                    if (!isfinite(sv)) flags |= 1 << k;
                     N[(size_t)k * (size_t)nc + (size_t)g] = cn;
                     if (k == 0) R[g] = rows;
                 }

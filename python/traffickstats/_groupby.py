@@ -66,6 +66,8 @@ _NUMERIC = ("bool", "int32", "int64", "float64")
 _PART = {"year": 1, "month": 2}
 # A multi-key radix code space larger than this (and than the row count) is hashed.
 _RADIX_MIN = 1 << 16
+# Float sums of several columns share one pass when there are at most this many codes.
+_FUSE_MAX_CODES = 1 << 16
 # Inputs with at least this many rows use all cores unless threads= says otherwise.
 _THREAD_ROWS = 1_000_000
 
@@ -787,7 +789,9 @@ class GroupBy:
                     continue  # reported with context by _one
                 if col.kind == "float64" and col.values.dtype == np.float64:
                     names.append(column)
-        if len(names) < 2:
+        if len(names) < 2 or self._ncodes > _FUSE_MAX_CODES:
+            # with many groups the states of several columns per row cost more cache
+            # misses than a second pass over the codes
             return
         for start in range(0, len(names), 16):
             chunk = names[start:start + 16]
