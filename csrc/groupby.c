@@ -425,11 +425,20 @@ gb_encode_num(PyObject *self, PyObject *args)
         int64_t rlo = INT64_MAX, rhi = INT64_MIN;
         GB_SWITCH(vt,
             const T *v = (const T *)vals;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                if (mask && !mask[i]) continue;
-                int64_t x = (int64_t)v[i];
-                rlo = x < rlo ? x : rlo;
-                rhi = x > rhi ? x : rhi;
+            if (mask == NULL) {
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    int64_t x = (int64_t)v[i];
+                    rlo = x < rlo ? x : rlo;
+                    rhi = x > rhi ? x : rhi;
+                }
+            }
+            else {
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    if (!mask[i]) continue;
+                    int64_t x = (int64_t)v[i];
+                    rlo = x < rlo ? x : rlo;
+                    rhi = x > rhi ? x : rhi;
+                }
             }
         )
         if (part != PART_NONE && rlo <= rhi) {
@@ -471,7 +480,10 @@ gb_encode_num(PyObject *self, PyObject *args)
         int32_t nc = dropna ? -1 : (int32_t)ncodes;
         GB_SWITCH(vt,
             const T *v = (const T *)vals;
-            for (Py_ssize_t i = 0; i < n; i++) {
+            if (mask == NULL && table == NULL && part == PART_NONE) {
+                for (Py_ssize_t i = 0; i < n; i++) codes[i] = (int32_t)((int64_t)v[i] - lo);
+            }
+            else for (Py_ssize_t i = 0; i < n; i++) {
                 if (mask && !mask[i]) { codes[i] = nc; nnull++; continue; }
                 int64_t x = (int64_t)v[i];
                 if (table) x = table[x - dlo];
