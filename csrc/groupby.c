@@ -565,12 +565,15 @@ gb_encode_str(PyObject *self, PyObject *args)
     if (gb_mask(mo, n, &ma, "key validity") < 0) goto error;
     const int32_t *off = PyArray_DATA(oa);
     const uint8_t *data = PyArray_DATA(da);
-    Py_ssize_t nbytes = PyArray_DIM(da, 0);
+    Py_ssize_t nbytes = PyArray_DIM(da, 0), bad = -1;
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nbytes) {
-            PyErr_Format(PyExc_ValueError, "string offsets are invalid at row %zd", i);
-            goto error;
-        }
+        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nbytes) { bad = i; break; }
+    }
+    Py_END_ALLOW_THREADS
+    if (bad >= 0) {
+        PyErr_Format(PyExc_ValueError, "string offsets are invalid at row %zd", bad);
+        goto error;
     }
     ca = gb_zeros(n, NPY_INT32);
     if (ca == NULL) goto error;
@@ -1153,14 +1156,14 @@ gb_multi_worker(void *arg)
     do {                                                                            \
         int32_t g_ = codes[I_];                                                     \
         if ((uint32_t)(g_ - glo) < span) {                                          \
-            size_t a_ = ((size_t)g_ + (OFF_)) * (size_t)(KC);                       \
+            size_t a_ = (size_t)g_ + (OFF_);                                        \
             for (int k_ = 0; k_ < (KC); k_++) {                                     \
                 double x_ = vals[k_][I_];                                           \
                 if (x_ != x_) {                                                     \
                     if (k_ == 0) acc[a_].rows++;                                    \
                     continue;                                                       \
                 }                                                                   \
-                gb_acc *p_ = acc + a_ + (size_t)k_;                                 \
+                gb_acc *p_ = acc + (size_t)k_ * per + a_;                           \
                 p_->n++;                                                            \
                 double y_ = x_ - p_->c, t_ = p_->v.f + y_;                          \
                 p_->c = (t_ - p_->v.f) - y_;                                        \
