@@ -136,16 +136,23 @@ def setup_polars(d: dict[str, Any]):
     import pyarrow as pa
 
     enum1, enum2 = pl.Enum(d["labels1"]), pl.Enum(d["labels2"])
+
+    def dict_series(codes: np.ndarray, labels: list[str], enum: Any) -> Any:
+        arr = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels))
+        return pl.from_arrow(arr).cast(pl.String).cast(enum)
+
     df = pl.DataFrame({
-        "id1": pl.Series(np.asarray(d["labels1"])[d["id1"]]).cast(enum1),
-        "id2": pl.Series(np.asarray(d["labels2"])[d["id2"]]).cast(enum2),
+        "id1": dict_series(d["id1"], d["labels1"], enum1),
+        "id2": dict_series(d["id2"], d["labels2"], enum2),
         "id3": d["id3"], "id4": d["id4"], "v1": d["v1"], "v2": d["v2"], "v3": d["v3"],
         "date": pl.Series(d["date"]).cast(pl.Date),
     })
-    plat = pa.ListArray.from_arrays(pa.array(d["plat_offsets"]),
-                                    pa.array(np.asarray(PLATFORMS)[d["plat_items"]]))
+    plat = pa.ListArray.from_arrays(
+        pa.array(d["plat_offsets"]),
+        pa.DictionaryArray.from_arrays(pa.array(d["plat_items"]), pa.array(PLATFORMS)))
     vict = pl.DataFrame({"date": df["date"],
-                         "platforms": pl.Series(plat).cast(pl.List(pl.Enum(PLATFORMS)))})
+                         "platforms": pl.from_arrow(plat).cast(pl.List(pl.String))
+                         .cast(pl.List(pl.Enum(PLATFORMS)))})
     return {
         "q1": lambda: df.group_by("id1").agg(pl.col("v1").sum()),
         "q2": lambda: df.group_by("id1", "id2").agg(pl.col("v1").sum()),
@@ -173,12 +180,13 @@ def setup_duckdb(d: dict[str, Any]):
         "id2": pa.DictionaryArray.from_arrays(pa.array(d["id2"]), pa.array(d["labels2"])),
         "id3": d["id3"], "id4": d["id4"], "v1": d["v1"], "v2": d["v2"], "v3": d["v3"],
         "date": pa.array(d["date"]).cast(pa.date32()),
-        "platforms": pa.ListArray.from_arrays(pa.array(d["plat_offsets"]),
-                                              pa.array(np.asarray(PLATFORMS)[d["plat_items"]])),
+        "platforms": pa.ListArray.from_arrays(
+            pa.array(d["plat_offsets"]),
+            pa.DictionaryArray.from_arrays(pa.array(d["plat_items"]), pa.array(PLATFORMS))),
     })
     con.register("src", src)
     con.execute("""CREATE TABLE x AS SELECT id1::VARCHAR::k100 AS id1, id2::VARCHAR::k100 AS id2,
-                   id3, id4, v1, v2, v3, date, platforms::platform[] AS platforms FROM src""")
+                   id3, id4, v1, v2, v3, date, platforms::VARCHAR[]::platform[] AS platforms FROM src""")
     con.unregister("src")
 
     def q(sql: str) -> Callable[[], Any]:

@@ -28,6 +28,8 @@
 /* With at most this many codes, sums and counts use 4 interleaved sub-accumulators
  * so that runs of one key do not serialise on one memory slot. */
 #define GB_LANE_CODES 2048
+/* With at least this many codes, threads split the codes instead of the rows. */
+#define GB_GPART_CODES 65536
 
 /* ------------------------------------------------------------------------ */
 /* threads                                                                    */
@@ -423,11 +425,20 @@ gb_encode_num(PyObject *self, PyObject *args)
         int64_t rlo = INT64_MAX, rhi = INT64_MIN;
         GB_SWITCH(vt,
             const T *v = (const T *)vals;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                if (mask && !mask[i]) continue;
-                int64_t x = (int64_t)v[i];
-                rlo = x < rlo ? x : rlo;
-                rhi = x > rhi ? x : rhi;
+            if (mask == NULL) {
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    int64_t x = (int64_t)v[i];
+                    rlo = x < rlo ? x : rlo;
+                    rhi = x > rhi ? x : rhi;
+                }
+            }
+            else {
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    if (!mask[i]) continue;
+                    int64_t x = (int64_t)v[i];
+                    rlo = x < rlo ? x : rlo;
+                    rhi = x > rhi ? x : rhi;
+                }
             }
         )
         if (part != PART_NONE && rlo <= rhi) {
@@ -469,7 +480,10 @@ gb_encode_num(PyObject *self, PyObject *args)
         int32_t nc = dropna ? -1 : (int32_t)ncodes;
         GB_SWITCH(vt,
             const T *v = (const T *)vals;
-            for (Py_ssize_t i = 0; i < n; i++) {
+            if (mask == NULL && table == NULL && part == PART_NONE) {
+                for (Py_ssize_t i = 0; i < n; i++) codes[i] = (int32_t)((int64_t)v[i] - lo);
+            }
+            else for (Py_ssize_t i = 0; i < n; i++) {
                 if (mask && !mask[i]) { codes[i] = nc; nnull++; continue; }
                 int64_t x = (int64_t)v[i];
                 if (table) x = table[x - dlo];
@@ -551,12 +565,15 @@ gb_encode_str(PyObject *self, PyObject *args)
     if (gb_mask(mo, n, &ma, "key validity") < 0) goto error;
     const int32_t *off = PyArray_DATA(oa);
     const uint8_t *data = PyArray_DATA(da);
-    Py_ssize_t nbytes = PyArray_DIM(da, 0);
+    Py_ssize_t nbytes = PyArray_DIM(da, 0), bad = -1;
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nbytes) {
-            PyErr_Format(PyExc_ValueError, "string offsets are invalid at row %zd", i);
-            goto error;
-        }
+        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nbytes) { bad = i; break; }
+    }
+    Py_END_ALLOW_THREADS
+    if (bad >= 0) {
+        PyErr_Format(PyExc_ValueError, "string offsets are invalid at row %zd", bad);
+        goto error;
     }
     ca = gb_zeros(n, NPY_INT32);
     if (ca == NULL) goto error;
@@ -709,7 +726,7 @@ gb_explode(PyObject *self, PyObject *args)
         return NULL;
     PyArrayObject *ca = NULL, *oa = NULL, *ka = NULL, *ma = NULL, *ra = NULL, *xa = NULL;
     PyObject *res = NULL;
-    if (nl < 1 || nother < 0 || (nother > 0 && nl > INT32_MAX / (nother > 0 ? nother : 1))) {
+    if (nl < 0 || nother < 0 || (nother > 0 && nl > INT32_MAX / nother)) {
         PyErr_SetString(PyExc_OverflowError, "too many key combinations for a radix code");
         return NULL;
     }
@@ -805,7 +822,8 @@ typedef struct {
     } v;
     double c;            /* Kahan compensation (sum and m2) */
     int64_t n;           /* valid non-NaN values */
-    int64_t rows;        /* rows with a code (the group's size) */
+    int64_t rows;        /* rows with a code whose value was skipped (null or NaN);
+                          * the group's size is n + rows, so the common path counts once */
 } gb_acc;
 
 typedef struct {
@@ -815,6 +833,8 @@ typedef struct {
     const uint8_t *mask;
     const double *mean;      /* OP_M2 */
     Py_ssize_t start, end, nc;
+    int32_t glo;             /* this job handles codes in [glo, glo + span) */
+    uint32_t span;
     gb_acc *acc;             /* lanes * nc */
 } gb_job;
 
@@ -832,18 +852,17 @@ typedef struct {
 
 #define GB_OK(i) (codes[i] >= 0 && (mask == NULL || mask[i]))
 
-/* Each row: skip dropped rows, count the group's size, then (when the value is
- * valid and not NaN) run BODY with x_ (the value) and a_ (the accumulator). */
-#define GB_ROW_OF(I_, OFF_, ...)                                                       \
+/* Each row: skip dropped rows; when the value is valid and not NaN run the body
+ * with x_ (the value) and a_ (the accumulator) -- every body counts a_->n -- else
+ * count the row as skipped. */
+#define GB_ROW_OF(I_, OFF_, ...)                                                \
     do {                                                                        \
         int32_t g_ = codes[I_];                                                 \
-        if (g_ >= 0) {                                                          \
+        if ((uint32_t)(g_ - glo) < span) {                                      \
             gb_acc *a_ = acc + (size_t)g_ + (OFF_);                             \
-            a_->rows++;                                                         \
-            if (mask == NULL || mask[I_]) {                                     \
-                T x_ = v[I_];                                                   \
-                if (x_ == x_) { __VA_ARGS__ }                                   \
-            }                                                                   \
+            T x_ = v[I_];                                                       \
+            if ((mask == NULL || mask[I_]) && x_ == x_) { __VA_ARGS__ }         \
+            else a_->rows++;                                                    \
         }                                                                       \
     } while (0)
 
@@ -854,10 +873,13 @@ gb_agg_worker(void *arg)
     const int32_t *codes = j->codes;
     const uint8_t *mask = j->mask;
     gb_acc *acc = j->acc;
+    const int32_t glo = j->glo;
+    const uint32_t span = j->span;
     int flag = 0;
 
     if (j->op == OP_SIZE) {
-#define ROW_SIZE(I_, OFF_) do { int32_t g_ = codes[I_]; if (g_ >= 0) acc[(size_t)g_ + (OFF_)].rows++; } while (0)
+#define ROW_SIZE(I_, OFF_) do { int32_t g_ = codes[I_];                                      \
+        if ((uint32_t)(g_ - glo) < span) acc[(size_t)g_ + (OFF_)].rows++; } while (0)
         GB_ROWS(ROW_SIZE);
         return;
     }
@@ -870,13 +892,32 @@ gb_agg_worker(void *arg)
             break;
         }
         case OP_FSUM: {
+            /* an infinity shows as a non-finite merged sum (see gb_aggregate) */
 #define ROW_FSUM(I_, OFF_) GB_ROW_OF(I_, OFF_, \
                 double d_ = (double)x_;                                          \
                 a_->n++;                                                         \
                 double y_ = d_ - a_->c, t_ = a_->v.f + y_;                       \
-                a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;                       \
-                flag |= (d_ - d_ != 0);)
-            GB_ROWS(ROW_FSUM);
+                a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;)
+            if (mask == NULL) {
+                /* the hot case gets its own loop without the mask test */
+#define ROW_FSUM_NM(I_, OFF_) do {                                               \
+                int32_t g_ = codes[I_];                                          \
+                if ((uint32_t)(g_ - glo) < span) {                               \
+                    gb_acc *a_ = acc + (size_t)g_ + (OFF_);                      \
+                    double d_ = (double)v[I_];                                   \
+                    if (d_ == d_) {                                              \
+                        a_->n++;                                                 \
+                        double y_ = d_ - a_->c, t_ = a_->v.f + y_;               \
+                        a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;               \
+                    }                                                            \
+                    else a_->rows++;                                             \
+                }                                                                \
+            } while (0)
+                GB_ROWS(ROW_FSUM_NM);
+            }
+            else {
+                GB_ROWS(ROW_FSUM);
+            }
             break;
         }
         case OP_PSUM: {
@@ -963,6 +1004,10 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
     gb_job jobs[GB_MAXTHREADS];
     /* first/last keep one lane: the row order within a thread must be preserved */
     int lanes = (nc <= GB_LANE_CODES && op != OP_FIRST && op != OP_LAST) ? 4 : 1;
+    /* Many groups: every thread scans all rows but owns a range of codes, so the
+     * accumulators exist once (no per-thread copies to fill and merge). */
+    int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
+    int nparts = gpart ? 1 : nthreads;
     size_t per = (size_t)lanes * (size_t)(nc > 0 ? nc : 1);
     int isf = vt == VT_F4 || vt == VT_F8;
     int rc = 0;
@@ -971,17 +1016,36 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
     if (op == OP_MIN) { if (isf) init.v.f = INFINITY; else init.v.i = INT64_MAX; }
     if (op == OP_MAX) { if (isf) init.v.f = -INFINITY; else init.v.i = INT64_MIN; }
     if (op == OP_FIRST || op == OP_LAST) init.v.i = -1;
+    int zero_init = init.v.i == 0;
     memset(jobs, 0, sizeof(jobs));
     for (int t = 0; t < nthreads; t++) {
         gb_job *j = &jobs[t];
         j->op = op; j->vt = vt; j->lanes = lanes;
         j->codes = codes; j->vals = vals; j->mask = mask; j->mean = mean;
-        j->start = n * t / nthreads;
-        j->end = n * (t + 1) / nthreads;
         j->nc = nc;
-        j->acc = malloc(per * sizeof(gb_acc));
-        if (j->acc == NULL) { rc = -1; goto done; }
-        for (size_t k = 0; k < per; k++) j->acc[k] = init;
+        if (gpart) {
+            /* code ranges split on even codes: two 32-byte states share a cache line */
+            j->start = 0;
+            j->end = n;
+            int64_t lo = (nc * t / nthreads) & ~(int64_t)1, hi = (nc * (t + 1) / nthreads) & ~(int64_t)1;
+            if (t == nthreads - 1) hi = nc;
+            j->glo = (int32_t)lo;
+            j->span = (uint32_t)(hi - lo);
+        }
+        else {
+            j->start = n * t / nthreads;
+            j->end = n * (t + 1) / nthreads;
+            j->glo = 0;
+            j->span = (uint32_t)nc;
+        }
+        if (t < nparts) {
+            j->acc = zero_init ? calloc(per, sizeof(gb_acc)) : malloc(per * sizeof(gb_acc));
+            if (j->acc == NULL) { rc = -1; goto done; }
+            if (!zero_init) for (size_t k = 0; k < per; k++) j->acc[k] = init;
+        }
+        else {
+            j->acc = jobs[0].acc;
+        }
     }
     gb_run(gb_agg_worker, jobs, sizeof(gb_job), nthreads);
 
@@ -990,11 +1054,11 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
         int64_t cn = 0, rows = 0, iv = init.v.i;
         double sv = (op == OP_MIN || op == OP_MAX) && isf ? init.v.f : 0.0, cv = 0.0;
         int have = 0;
-        for (int t = 0; t < nthreads; t++) {
+        for (int t = 0; t < nparts; t++) {
             for (int l = 0; l < lanes; l++) {
                 const gb_acc *a = &jobs[t].acc[(size_t)l * (size_t)nc + (size_t)g];
                 cn += a->n;
-                rows += a->rows;
+                rows += a->rows + a->n;
                 switch (op) {
                 case OP_FSUM:
                 case OP_M2:
@@ -1025,6 +1089,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
                 }
             }
         }
+        if (op == OP_FSUM && !isfinite(sv)) rc = rc < 0 ? rc : 1;
         if (out_cnt) out_cnt[g] = cn;
         if (out_rows) out_rows[g] = rows;
         if (out_i) out_i[g] = iv;
@@ -1032,8 +1097,225 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
     }
     for (int t = 0; t < nthreads; t++) if (jobs[t].flag && rc == 0) rc = 1;
 done:
-    for (int t = 0; t < nthreads; t++) free(jobs[t].acc);
+    for (int t = 0; t < nparts; t++) free(jobs[t].acc);
     return rc;
+}
+
+/* ---- several float64 sums in one pass ------------------------------------- */
+
+#define GB_MAXCOLS 16
+
+typedef struct {
+    const int32_t *codes;
+    int ncols, lanes, flag;
+    const double *vals[GB_MAXCOLS];
+    const uint8_t *masks[GB_MAXCOLS];
+    Py_ssize_t start, end, nc;
+    int32_t glo;
+    uint32_t span;
+    size_t per;              /* accumulators per column: lanes * nc */
+    gb_acc *acc;             /* ncols * per; rows counted in column 0's */
+} gb_mjob;
+
+static void
+gb_multi_worker(void *arg)
+{
+    gb_mjob *j = (gb_mjob *)arg;
+    const int32_t *codes = j->codes;
+    const int32_t glo = j->glo;
+    const uint32_t span = j->span;
+    const int ncols = j->ncols;
+    const size_t per = j->per;
+    gb_acc *acc = j->acc;
+    int flag = 0;
+#define ROW_MULTI(I_, OFF_)                                                         \
+    do {                                                                            \
+        int32_t g_ = codes[I_];                                                     \
+        if ((uint32_t)(g_ - glo) < span) {                                          \
+            size_t a_ = (size_t)g_ + (OFF_);                                        \
+            for (int k_ = 0; k_ < ncols; k_++) {                                    \
+                const uint8_t *m_ = j->masks[k_];                                   \
+                double x_ = j->vals[k_][I_];                                        \
+                if ((m_ != NULL && !m_[I_]) || x_ != x_) {                          \
+                    if (k_ == 0) acc[a_].rows++;                                    \
+                    continue;                                                       \
+                }                                                                   \
+                gb_acc *p_ = acc + (size_t)k_ * per + a_;                           \
+                p_->n++;                                                            \
+                double y_ = x_ - p_->c, t_ = p_->v.f + y_;                          \
+                p_->c = (t_ - p_->v.f) - y_;                                        \
+                p_->v.f = t_;                                                       \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
+    /* the common case, no validity masks and few columns, gets a loop whose column
+     * count is a compile-time constant */
+    int nomask = 1;
+    for (int k = 0; k < ncols; k++) if (j->masks[k] != NULL) nomask = 0;
+#define ROW_MULTI_K(I_, OFF_, KC)                                                   \
+    do {                                                                            \
+        int32_t g_ = codes[I_];                                                     \
+        if ((uint32_t)(g_ - glo) < span) {                                          \
+            size_t a_ = (size_t)g_ + (OFF_);                                        \
+            for (int k_ = 0; k_ < (KC); k_++) {                                     \
+                double x_ = vals[k_][I_];                                           \
+                if (x_ != x_) {                                                     \
+                    if (k_ == 0) acc[a_].rows++;                                    \
+                    continue;                                                       \
+                }                                                                   \
+                gb_acc *p_ = acc + (size_t)k_ * per + a_;                           \
+                p_->n++;                                                            \
+                double y_ = x_ - p_->c, t_ = p_->v.f + y_;                          \
+                p_->c = (t_ - p_->v.f) - y_;                                        \
+                p_->v.f = t_;                                                       \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
+#define ROW_MULTI_2(I_, OFF_) ROW_MULTI_K(I_, OFF_, 2)
+#define ROW_MULTI_3(I_, OFF_) ROW_MULTI_K(I_, OFF_, 3)
+#define ROW_MULTI_4(I_, OFF_) ROW_MULTI_K(I_, OFF_, 4)
+    const double *vals[GB_MAXCOLS];
+    for (int k = 0; k < ncols; k++) vals[k] = j->vals[k];
+    if (nomask && ncols == 2) GB_ROWS(ROW_MULTI_2);
+    else if (nomask && ncols == 3) GB_ROWS(ROW_MULTI_3);
+    else if (nomask && ncols == 4) GB_ROWS(ROW_MULTI_4);
+    else GB_ROWS(ROW_MULTI);
+    j->flag = flag;
+}
+
+/* _gb_fsum_many(codes, ncodes, values (sequence of float64 arrays), valids (sequence
+ * of bool arrays or None), nthreads) -> (sums K x nc, counts K x nc, rows nc, flags)
+ * Compensated sums of several float64 columns in one pass over the codes; bit k of
+ * flags is set when column k holds an infinity (the caller then redoes it plainly). */
+static PyObject *
+gb_fsum_many(PyObject *self, PyObject *args)
+{
+    PyObject *co, *vseq, *mseq;
+    Py_ssize_t nc;
+    int nthreads;
+    if (!PyArg_ParseTuple(args, "OnOOi:_gb_fsum_many", &co, &nc, &vseq, &mseq, &nthreads)) return NULL;
+    PyArrayObject *ca = NULL, *va[GB_MAXCOLS] = {0}, *ma[GB_MAXCOLS] = {0};
+    PyArrayObject *sa = NULL, *na = NULL, *ra = NULL;
+    PyObject *res = NULL, *vfast = NULL, *mfast = NULL;
+    gb_mjob jobs[GB_MAXTHREADS];
+    memset(jobs, 0, sizeof(jobs));
+    int K = 0, failed = 0, flags = 0;
+    ca = gb_codes(co, nc);
+    if (ca == NULL) goto error;
+    Py_ssize_t n = PyArray_DIM(ca, 0);
+    vfast = PySequence_Fast(vseq, "values must be a sequence of arrays");
+    mfast = vfast ? PySequence_Fast(mseq, "valids must be a sequence") : NULL;
+    if (mfast == NULL) goto error;
+    if (PySequence_Fast_GET_SIZE(vfast) < 1 || PySequence_Fast_GET_SIZE(vfast) > GB_MAXCOLS ||
+        PySequence_Fast_GET_SIZE(mfast) != PySequence_Fast_GET_SIZE(vfast)) {
+        PyErr_Format(PyExc_ValueError, "between 1 and %d value arrays, each with a validity entry",
+                     GB_MAXCOLS);
+        goto error;
+    }
+    K = (int)PySequence_Fast_GET_SIZE(vfast);
+    for (int k = 0; k < K; k++) {
+        va[k] = gb_array(PySequence_Fast_GET_ITEM(vfast, k), NPY_FLOAT64, "values");
+        if (va[k] == NULL) goto error;
+        if (PyArray_DIM(va[k], 0) != n) {
+            PyErr_Format(PyExc_ValueError, "value array %d has %zd rows, codes %zd", k,
+                         (Py_ssize_t)PyArray_DIM(va[k], 0), n);
+            goto error;
+        }
+        if (gb_mask(PySequence_Fast_GET_ITEM(mfast, k), n, &ma[k], "validity") < 0) goto error;
+    }
+    npy_intp dims[2] = {K, nc};
+    sa = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_FLOAT64, 0);
+    na = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_INT64, 0);
+    ra = gb_zeros(nc, NPY_INT64);
+    if (sa == NULL || na == NULL || ra == NULL) goto error;
+    nthreads = gb_nthreads(nthreads, n);
+    {
+        const int32_t *codes = PyArray_DATA(ca);
+        double *S = PyArray_DATA(sa);
+        int64_t *N = PyArray_DATA(na), *R = PyArray_DATA(ra);
+        Py_BEGIN_ALLOW_THREADS
+        int lanes = nc <= GB_LANE_CODES ? 4 : 1;
+        int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
+        int nparts = gpart ? 1 : nthreads;
+        size_t per = (size_t)lanes * (size_t)(nc > 0 ? nc : 1);
+        for (int t = 0; t < nthreads; t++) {
+            gb_mjob *j = &jobs[t];
+            j->codes = codes;
+            j->ncols = K;
+            j->lanes = lanes;
+            j->nc = nc;
+            j->per = per;
+            for (int k = 0; k < K; k++) {
+                j->vals[k] = PyArray_DATA(va[k]);
+                j->masks[k] = ma[k] ? PyArray_DATA(ma[k]) : NULL;
+            }
+            if (gpart) {
+                int64_t lo = (nc * t / nthreads) & ~(int64_t)1, hi = (nc * (t + 1) / nthreads) & ~(int64_t)1;
+                if (t == nthreads - 1) hi = nc;
+                j->start = 0;
+                j->end = n;
+                j->glo = (int32_t)lo;
+                j->span = (uint32_t)(hi - lo);
+            }
+            else {
+                j->start = n * t / nthreads;
+                j->end = n * (t + 1) / nthreads;
+                j->glo = 0;
+                j->span = (uint32_t)nc;
+            }
+            if (t < nparts) {
+                j->acc = calloc(per * (size_t)K, sizeof(gb_acc));
+                if (j->acc == NULL) { failed = 1; break; }
+            }
+            else {
+                j->acc = jobs[0].acc;
+            }
+        }
+        if (!failed) {
+            gb_run(gb_multi_worker, jobs, sizeof(gb_mjob), nthreads);
+            for (int t = 0; t < nthreads; t++) flags |= jobs[t].flag;
+            for (int k = 0; k < K; k++) {
+                for (Py_ssize_t g = 0; g < nc; g++) {
+                    double sv = 0.0, cv = 0.0;
+                    int64_t cn = 0, rows = 0;
+                    for (int t = 0; t < nparts; t++) {
+                        for (int l = 0; l < lanes; l++) {
+                            const gb_acc *a = &jobs[t].acc[(size_t)k * per + (size_t)l * (size_t)nc + (size_t)g];
+                            gb_kahan_add(&sv, &cv, a->v.f);
+                            gb_kahan_add(&sv, &cv, -a->c);
+                            cn += a->n;
+                            rows += a->rows + a->n;
+                        }
+                    }
+                    S[(size_t)k * (size_t)nc + (size_t)g] = sv;
+                    /* an infinity (or an overflow) leaves the compensated sum
+                     * non-finite: the caller redoes that column as a plain sum */
+                    if (!isfinite(sv)) flags |= 1 << k;
+                    N[(size_t)k * (size_t)nc + (size_t)g] = cn;
+                    if (k == 0) R[g] = rows;
+                }
+            }
+        }
+        for (int t = 0; t < nparts; t++) free(jobs[t].acc);
+        Py_END_ALLOW_THREADS
+    }
+    if (failed) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    res = Py_BuildValue("(OOOi)", (PyObject *)sa, (PyObject *)na, (PyObject *)ra, flags);
+error:
+    Py_XDECREF(ca);
+    for (int k = 0; k < GB_MAXCOLS; k++) {
+        Py_XDECREF(va[k]);
+        Py_XDECREF(ma[k]);
+    }
+    Py_XDECREF(sa);
+    Py_XDECREF(na);
+    Py_XDECREF(ra);
+    Py_XDECREF(vfast);
+    Py_XDECREF(mfast);
+    return res;
 }
 
 /* ---- order statistics ---------------------------------------------------- */
@@ -1428,6 +1710,8 @@ static PyMethodDef gb_functions[] = {
      "_gb_explode(row_codes, n_other, offsets, items, valid, nl, empty_code, want_rows) -> (codes, rows)"},
     {"_gb_agg", gb_agg, METH_VARARGS,
      "_gb_agg(codes, ncodes, op, values, valid, nthreads, mean=None) -> (result, count, rows, flag)"},
+    {"_gb_fsum_many", gb_fsum_many, METH_VARARGS,
+     "_gb_fsum_many(codes, ncodes, values, valids, nthreads) -> (sums, counts, rows, inf_flags)"},
     {"_gb_quantile", gb_quantile, METH_VARARGS,
      "_gb_quantile(codes, ncodes, values, valid, qs, nthreads, median) -> (result, count)"},
     {"_gb_first_rows", gb_first_rows, METH_VARARGS,

@@ -66,6 +66,8 @@ _NUMERIC = ("bool", "int32", "int64", "float64")
 _PART = {"year": 1, "month": 2}
 # A multi-key radix code space larger than this (and than the row count) is hashed.
 _RADIX_MIN = 1 << 16
+# Float sums of several columns share one pass when there are at most this many codes.
+_FUSE_MAX_CODES = 1 << 16
 # Inputs with at least this many rows use all cores unless threads= says otherwise.
 _THREAD_ROWS = 1_000_000
 
@@ -647,6 +649,12 @@ class GroupBy:
 
     # ---- step 2: aggregates -----------------------------------------------
     def _value_col(self, name: str) -> _Col:
+        cache = self.__dict__.setdefault("_colcache", {})
+        if name not in cache:
+            cache[name] = self._load_value_col(name)
+        return cache[name]
+
+    def _load_value_col(self, name: str) -> _Col:
         col = _get(self._data, name)
         if self._exploded:
             if self._rows is None:
@@ -703,17 +711,17 @@ class GroupBy:
         v, m = col.values, col.valid
         if func == "sum":
             if kind == "float64":
-                return plain(self._fsum(v, m)[0])
+                return plain(self._fsum(column, v, m)[0])
             res, _, overflow = self._run("isum", v, m)
             if overflow:
                 raise OverflowError(f"{out_name}: the int64 sum of {column!r} overflows")
             return plain(res)
         if func == "mean":
-            s, cnt = self._fsum(v, m)
+            s, cnt = self._fsum(column, v, m)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return plain(s / np.where(cnt == 0, np.nan, cnt))
         if func in ("var", "std"):
-            s, cnt = self._fsum(v, m)
+            s, cnt = self._fsum(column, v, m)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mu = s / np.where(cnt == 0, np.nan, cnt)
                 m2, _, _ = self._run("m2", v, m, np.ascontiguousarray(mu))
@@ -758,12 +766,48 @@ class GroupBy:
             return finish
         raise ValueError(f"{out_name}: unknown function {func!r}; use one of {', '.join(FUNCS)}")
 
-    def _fsum(self, v: np.ndarray, m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _fsum(self, column: str, v: np.ndarray, m: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        cached = self.__dict__.get("_fsum_cache", {}).get(column)
+        if cached is not None:
+            return cached
         s, cnt, inf = self._run("sum", v, m)
         if inf:
             # an infinity breaks the compensation term: redo as a plain sum (inf stays inf)
             s, cnt, _ = self._run("psum", v, m)
         return s, cnt
+
+    def _fused_sums(self, specs: list[tuple[str, str, str, Any]]) -> None:
+        """Compensated sums of every float64 column that sum/mean/var/std need, in one pass."""
+        self._fsum_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        names: list[str] = []
+        for _, column, func, _ in specs:
+            if func in ("sum", "mean", "var", "std") and column not in names:
+                try:
+                    col = self._value_col(column)
+                except (KeyError, TypeError):
+                    continue  # reported with context by _one
+                if col.kind == "float64" and col.values.dtype == np.float64:
+                    names.append(column)
+        if len(names) < 2 or self._ncodes > _FUSE_MAX_CODES:
+            # with many groups the states of several columns per row cost more cache
+            # misses than a second pass over the codes
+            return
+        for start in range(0, len(names), 16):
+            chunk = names[start:start + 16]
+            cols = [self._value_col(c) for c in chunk]
+            sums, counts, rows, flags = _core._gb_fsum_many(
+                self._codes, self._ncodes, [c.values for c in cols], [c.valid for c in cols],
+                self._nthreads)
+            if self._sizes_cs is None:
+                self._sizes_cs = rows
+            for k, (name, col) in enumerate(zip(chunk, cols)):
+                if flags >> k & 1:
+                    # an infinity breaks the compensation term: redo as a plain sum
+                    s, cnt, _ = self._run("psum", col.values, col.valid)
+                    self._fsum_cache[name] = (s, cnt)
+                else:
+                    self._fsum_cache[name] = (sums[k], counts[k])
 
     def _nunique(self, col: _Col) -> np.ndarray:
         if col.kind == "category":
@@ -811,6 +855,7 @@ class GroupBy:
             specs.append((out, col, func, q))
         self._prepare()
         self._quantiles: dict[str, list[float]] = {}
+        self._fused_sums(specs)
         pending = {}
         for out, col, func, q in specs:
             if out in pending:
