@@ -45,7 +45,7 @@ DATES = %(dates)r
 def rss_now():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-if reader == "traffickstats":
+if reader.startswith("traffickstats"):
     import traffickstats as ts
 elif reader == "pandas":
     import pandas as pd
@@ -56,10 +56,11 @@ elif reader == "polars":
 elif reader == "duckdb":
     import duckdb
 base = rss_now()
+c0 = time.process_time()
 t0 = time.perf_counter()
 extra = {}
-if reader == "traffickstats":
-    t = ts.read_csv(path)
+if reader.startswith("traffickstats"):
+    t = ts.read_csv(path, threads=1 if reader.endswith("1thread") else 2)
     extra["table_bytes"] = t.nbytes
     extra["schema"] = t.schema
     n = t.num_rows
@@ -81,6 +82,7 @@ elif reader == "duckdb":
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
     n = con.execute("SELECT count(*) FROM t").fetchone()[0]
 secs = time.perf_counter() - t0
+cpu = time.process_time() - c0
 # ru_maxrss of a child can report its parent's high-water mark at fork time; the
 # kernel's VmHWM of this process's own address space is exact, so prefer it.
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -89,10 +91,10 @@ try:
         peak = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
 except (OSError, StopIteration):
     pass
-print(json.dumps(dict(seconds=secs, rows=n, peak=peak, base=base, **extra)))
+print(json.dumps(dict(seconds=secs, cpu=cpu, rows=n, peak=peak, base=base, **extra)))
 """
 
-READERS = ["traffickstats", "pandas", "pyarrow-1thread", "pyarrow-threads", "polars", "duckdb"]
+READERS = ["traffickstats", "traffickstats-1thread", "pandas", "pyarrow-1thread", "pyarrow-threads", "polars", "duckdb"]
 
 
 def write_csv(path: str, rows: int, seed: int = 0) -> None:
@@ -184,20 +186,26 @@ def main() -> None:
                     results[reader] = ok[0]
                     continue
                 secs = statistics.median(r["seconds"] for r in runs)
-                results[reader] = dict(runs[0], seconds=secs, peak=max(r["peak"] for r in runs),
+                results[reader] = dict(runs[0], seconds=secs, cpu=statistics.median(r["cpu"] for r in runs),
+                                       peak=max(r["peak"] for r in runs),
                                        added=max(r["peak"] - r["base"] for r in runs))
             ts_r = results.get("traffickstats")
-            print(f"{'reader':<17}{'seconds':>9}{'MB/s':>9}{'peak RSS MiB':>14}{'added MiB':>11}"
-                  f"{'ts speedup':>12}{'ts RSS ratio':>14}")
+            try:
+                load = " (load average %.1f)" % os.getloadavg()[0]
+            except OSError:
+                load = ""
+            print(f"{'reader':<22}{'seconds':>9}{'MB/s':>7}{'CPU s':>7}{'peak RSS MiB':>14}{'added MiB':>11}"
+                  f"{'ts speedup':>12}{'ts CPU ratio':>14}{'ts RSS ratio':>14}{load}")
             for reader, r in results.items():
                 if "error" in r:
-                    print(f"{reader:<17} failed: {r['error']}")
+                    print(f"{reader:<22} failed: {r['error']}")
                     continue
                 mbps = size / 1e6 / r["seconds"]
                 speed = f"{r['seconds'] / ts_r['seconds']:.2f}x" if ts_r and "error" not in ts_r else "-"
                 mem = f"{r['added'] / ts_r['added']:.2f}" if ts_r and "error" not in ts_r else "-"
-                print(f"{reader:<17}{r['seconds']:>9.2f}{mbps:>9.0f}{r['peak'] / MiB:>14.0f}"
-                      f"{r['added'] / MiB:>11.0f}{speed:>12}{mem:>14}")
+                cpur = f"{r['cpu'] / ts_r['cpu']:.2f}x" if ts_r and "error" not in ts_r else "-"
+                print(f"{reader:<22}{r['seconds']:>9.2f}{mbps:>7.0f}{r['cpu']:>7.2f}{r['peak'] / MiB:>14.0f}"
+                      f"{r['added'] / MiB:>11.0f}{speed:>12}{cpur:>14}{mem:>14}")
             if ts_r and "error" not in ts_r:
                 tb = ts_r["table_bytes"]
                 print(f"traffickstats: table {tb / MiB:.0f} MiB; read added {ts_r['added'] / MiB:.0f} MiB of RSS; "
@@ -209,7 +217,7 @@ def main() -> None:
                     if p and "error" not in p:
                         ratio = p["seconds"] / ts_r["seconds"]
                         print(f"target: >= {goal:g}x {peer}'s throughput: {ratio:.2f}x -> "
-                              f"{'met' if ratio >= goal else 'NOT met'}")
+                              f"{'met' if ratio >= goal else 'NOT met'} (CPU-time ratio {p['cpu'] / ts_r['cpu']:.2f}x)")
         finally:
             if not args.keep:
                 os.remove(path)

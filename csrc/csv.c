@@ -24,6 +24,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <pythread.h>
 
 #define F_QUOTED 0x80000000u
 #define F_ESC 0x40000000u
@@ -57,6 +58,7 @@ typedef struct {
     const char *expected; /* static text */
     char snip[48];
     int snip_len;
+    size_t ri;            /* chunk row of a value error (conversion) */
 } csv_err;
 
 typedef struct {
@@ -73,6 +75,7 @@ typedef struct {
     uint64_t *slots;
     size_t mask;
     uint32_t *off, *len;
+    uint64_t *w8;         /* prefix8 of each entry */
     size_t count, cap;
     char *bytes;
     size_t blen, bcap;
@@ -103,6 +106,17 @@ typedef struct {
     uint32_t start, len;
 } deferred;
 
+/* Per-thread conversion state. */
+typedef struct {
+    char *scratch;
+    size_t scap;
+    deferred *defer;
+    size_t ndefer, dfcap;
+    csv_err err;
+    csv_err *vbads;       /* value errors of skip/warn mode, merged after the pass */
+    size_t nvb, vbcap;
+} wstate;
+
 typedef struct {
     char delim, quote, list_sep;
     int has_quote, on_bad;
@@ -121,19 +135,53 @@ typedef struct {
     int ncols;
     colbuf *cols;
     int ncb;
-    deferred *defer;
-    size_t ndefer, dfcap;
+    wstate ws[2];
+    int nthreads;
     csv_err err;
     csv_err *bads;
     size_t nbads, bcap;
     int newbad;
-    char *scratch;
-    size_t scap;
     uint8_t special[256];
 } reader;
 
 /* ------------------------------------------------------------------------ */
 /* small helpers (no GIL needed)                                             */
+
+/* Eight bytes at a time on little-endian GCC/Clang builds, a byte loop elsewhere. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TS_SWAR 1
+/* High bit set in each byte of x equal to the byte broadcast in pat (exact for the
+ * lowest such byte, which is all the caller uses). */
+static inline uint64_t
+has_byte(uint64_t x, uint64_t pat)
+{
+    uint64_t y = x ^ pat;
+    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
+}
+#else
+#define TS_SWAR 0
+#endif
+
+/* Every buffer a field or dictionary string lives in has this many readable bytes
+ * past its end, so short strings can be loaded as one 8-byte word. */
+#define SLACK 16
+
+/* The first min(n, 8) bytes of s as a zero-padded word (reads 8 bytes). */
+static inline uint64_t
+prefix8(const char *s, size_t n)
+{
+#if TS_SWAR
+    uint64_t w;
+    memcpy(&w, s, 8);
+    if (n >= 8) return w;
+    if (n == 0) return 0;
+    return w & (~0ull >> (64 - 8 * n));
+#else
+    uint64_t w = 0;
+    for (size_t i = 0; i < n && i < 8; i++) w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+    return w;
+#endif
+}
 
 /* Grows *p (an array of `size`-byte items with capacity *cap) to hold `need` items. */
 static int
@@ -154,26 +202,26 @@ bset_has(const bset *b, const char *s, size_t n)
 {
     if (n >= 64 || !((b->lenmask >> n) & 1)) return 0;
     for (Py_ssize_t i = 0; i < b->count; i++) {
-        if (b->n[i] == n && memcmp(b->s[i], s, n) == 0) return 1;
+        if (b->n[i] != n) continue;
+        size_t j = 0;
+        while (j < n && b->s[i][j] == s[j]) j++;
+        if (j == n) return 1;
     }
     return 0;
 }
 
+/* Hash of s[0..n) whose first word is w8 = prefix8(s, n). */
 static inline uint64_t
-hash_bytes(const char *s, size_t n)
+hash_bytes(const char *s, size_t n, uint64_t w8)
 {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
+    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w8 * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    for (size_t i = 8; i < n; i += 8) {
+        uint64_t w = prefix8(s + i, n - i);
         h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
         h ^= h >> 31;
-        s += 8;
-        n -= 8;
     }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++) w |= (uint64_t)(uint8_t)s[i] << (8 * i);
-    h = (h ^ w) * 0x94d049bb133111ebull;
+    h *= 0x94d049bb133111ebull;
     h ^= h >> 29;
     return h;
 }
@@ -184,6 +232,7 @@ sdict_free(sdict *d)
     PyMem_RawFree(d->slots);
     PyMem_RawFree(d->off);
     PyMem_RawFree(d->len);
+    PyMem_RawFree(d->w8);
     PyMem_RawFree(d->bytes);
     memset(d, 0, sizeof(*d));
 }
@@ -195,7 +244,7 @@ sdict_rehash(sdict *d, size_t nslots)
     if (s == NULL) return -1;
     size_t mask = nslots - 1;
     for (size_t c = 0; c < d->count; c++) {
-        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c]);
+        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c], d->w8[c]);
         size_t i = (size_t)h & mask;
         while (s[i]) i = (i + 1) & mask;
         s[i] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(c + 1);
@@ -206,11 +255,22 @@ sdict_rehash(sdict *d, size_t nslots)
     return 0;
 }
 
+/* Do a and b (n bytes each, equal in their first 8, both with SLACK) agree? */
+static inline int
+eq_tail(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 8; i < n; i += 8) {
+        if (prefix8(a + i, n - i) != prefix8(b + i, n - i)) return 0;
+    }
+    return 1;
+}
+
 /* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes. */
 static inline int64_t
 sdict_intern(sdict *d, const char *s, size_t n)
 {
-    uint64_t h = hash_bytes(s, n);
+    uint64_t w8 = prefix8(s, n);
+    uint64_t h = hash_bytes(s, n, w8);
     uint64_t tag = h & 0xFFFFFFFF00000000ull;
     if (d->slots != NULL) {
         size_t i = (size_t)h & d->mask;
@@ -218,7 +278,9 @@ sdict_intern(sdict *d, const char *s, size_t n)
         while ((v = d->slots[i]) != 0) {
             if ((v & 0xFFFFFFFF00000000ull) == tag) {
                 size_t c = (size_t)(uint32_t)v - 1;
-                if (d->len[c] == n && memcmp(d->bytes + d->off[c], s, n) == 0) return (int64_t)c;
+                if (d->w8[c] == w8 && d->len[c] == n && eq_tail(d->bytes + d->off[c], s, n)) {
+                    return (int64_t)c;
+                }
             }
             i = (i + 1) & d->mask;
         }
@@ -228,18 +290,21 @@ sdict_intern(sdict *d, const char *s, size_t n)
         if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
     }
     if (d->count == d->cap) {
-        size_t c2 = d->cap, c3 = d->cap;
+        size_t c2 = d->cap, c3 = d->cap, c4 = d->cap;
         if (grow((void **)&d->off, &c2, d->count + 1, sizeof(uint32_t)) < 0 ||
-            grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0) {
+            grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0 ||
+            grow((void **)&d->w8, &c4, d->count + 1, sizeof(uint64_t)) < 0) {
             return -1;
         }
         d->cap = c2 < c3 ? c2 : c3;
+        if (c4 < d->cap) d->cap = c4;
     }
-    if (grow((void **)&d->bytes, &d->bcap, d->blen + n + 1, 1) < 0) return -1;
+    if (grow((void **)&d->bytes, &d->bcap, d->blen + n + SLACK, 1) < 0) return -1;
     memcpy(d->bytes + d->blen, s, n);
     size_t c = d->count++;
     d->off[c] = (uint32_t)d->blen;
     d->len[c] = (uint32_t)n;
+    d->w8[c] = w8;
     d->blen += n;
     size_t i = (size_t)h & d->mask;
     while (d->slots[i]) i = (i + 1) & d->mask;
@@ -253,6 +318,13 @@ utf8_invalid_at(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        while (i + 32 <= n) {
+            uint64_t w[4];
+            memcpy(w, s + i, 32);
+            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) != 0) break;
+            i += 32;
+        }
+        if (i >= n) break;
         if (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
@@ -326,21 +398,8 @@ nomem(reader *r)
 /* ------------------------------------------------------------------------ */
 /* tokenizer                                                                 */
 
-/* Eight bytes at a time on little-endian GCC/Clang builds, a byte loop elsewhere. */
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define TS_SWAR 1
-/* High bit set in each byte of x equal to the byte broadcast in pat (exact for the
- * lowest such byte, which is all the caller uses). */
-static inline uint64_t
-has_byte(uint64_t x, uint64_t pat)
-{
-    uint64_t y = x ^ pat;
-    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
-}
-#else
-#define TS_SWAR 0
-#endif
 
+#if !TS_SWAR
 /* Physical line breaks (LF, CRLF, bare CR) in [p, q); a CR at q-1 is followed by
  * q[0] when q < end. */
 static int64_t
@@ -356,6 +415,7 @@ count_lines(const char *p, const char *q, const char *end)
     }
     return n;
 }
+#endif
 
 /* Tokenizes complete rows from buf[pos..len) (at most max_rows).  Stops before an
  * incomplete row unless at EOF.  Returns 0, or -1 with r->err set. */
@@ -371,6 +431,7 @@ tokenize(reader *r, size_t max_rows)
     int64_t line = r->line;
 #if TS_SWAR
     const uint64_t bdelim = 0x0101010101010101ull * (uint8_t)delim;
+    const uint64_t bquote = 0x0101010101010101ull * (uint8_t)quote;
 #endif
 
     while (p < end && r->nrows < max_rows) {
@@ -394,13 +455,35 @@ tokenize(reader *r, size_t max_rows)
                 fs = p;
                 flags = F_QUOTED;
                 for (;;) {
-                    const char *q = memchr(p, quote, (size_t)(end - p));
+                    const char *q = p;
+#if TS_SWAR
+                    /* to the next quote, counting line breaks on the way */
+                    for (;;) {
+                        while (q + 8 <= end) {
+                            uint64_t w;
+                            memcpy(&w, q, 8);
+                            uint64_t m = has_byte(w, bquote) | has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                                         has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+                            if (m) {
+                                q += __builtin_ctzll(m) >> 3;
+                                break;
+                            }
+                            q += 8;
+                        }
+                        while (q < end && *q != quote && *q != '\n' && *q != '\r') q++;
+                        if (q == end || *q == quote) break;
+                        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) line++;
+                        q++;
+                    }
+#else
+                    q = memchr(p, quote, (size_t)(end - p));
                     if (q == NULL) q = end;
                     line += count_lines(p, q, end);
+#endif
                     p = q;
                     if (p == end) {
                         if (!eof) goto incomplete;
-                        csv_err e = {E_QUOTE, qline, (int)(r->nfields - first), 0, 0, NULL, {0}, 0};
+                        csv_err e = {E_QUOTE, qline, (int)(r->nfields - first), 0, 0, NULL, {0}, 0, 0};
                         r->err = e;
                         return -1;
                     }
@@ -418,7 +501,7 @@ tokenize(reader *r, size_t max_rows)
                 }
                 if (p == end && !eof) goto incomplete;
                 if (p < end && *p != delim && *p != '\n' && *p != '\r') {
-                    csv_err e = {E_AFTERQUOTE, line, (int)(r->nfields - first), 0, 0, NULL, {0}, 0};
+                    csv_err e = {E_AFTERQUOTE, line, (int)(r->nfields - first), 0, 0, NULL, {0}, 0, 0};
                     set_snip(&e, p, 1);
                     r->err = e;
                     return -1;
@@ -447,7 +530,7 @@ tokenize(reader *r, size_t max_rows)
             }
             size_t flen = (size_t)(fe - fs);
             if (flen > r->max_field && rowerr.kind == E_NONE) {
-                csv_err e = {E_FIELDSIZE, rline, (int)(r->nfields - first), (int64_t)r->max_field, 0, NULL, {0}, 0};
+                csv_err e = {E_FIELDSIZE, rline, (int)(r->nfields - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
                 rowerr = e;
                 if (r->on_bad == 0) {
                     r->err = e;
@@ -484,7 +567,7 @@ tokenize(reader *r, size_t max_rows)
             r->ncols = (int)nf;
         }
         else if ((int)nf != r->ncols && rowerr.kind == E_NONE) {
-            csv_err e = {E_NFIELDS, rline, -1, r->ncols, nf, NULL, {0}, 0};
+            csv_err e = {E_NFIELDS, rline, -1, r->ncols, nf, NULL, {0}, 0, 0};
             rowerr = e;
         }
         if (rowerr.kind != E_NONE) {
@@ -507,7 +590,7 @@ tokenize(reader *r, size_t max_rows)
     incomplete:
         r->nfields = first;
         if (r->on_bad == 0 && (size_t)(p - fs) > r->max_field) {
-            csv_err e = {E_FIELDSIZE, rline, (int)(r->nfields - first), (int64_t)r->max_field, 0, NULL, {0}, 0};
+            csv_err e = {E_FIELDSIZE, rline, (int)(r->nfields - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
             r->err = e;
             return -1;
         }
@@ -634,8 +717,8 @@ col_set_type(colbuf *c, int type)
 /* conversion                                                                */
 
 /* The content of a field, unescaped into scratch when it holds doubled quotes. */
-static const char *
-field_text(reader *r, field_t f, size_t *n)
+static inline const char *
+field_text(reader *r, wstate *w, field_t f, size_t *n)
 {
     const char *s = r->buf + f.start;
     size_t len = f.len & F_LEN;
@@ -643,33 +726,137 @@ field_text(reader *r, field_t f, size_t *n)
         *n = len;
         return s;
     }
-    if (grow((void **)&r->scratch, &r->scap, len + 1, 1) < 0) return NULL;
+    if (grow((void **)&w->scratch, &w->scap, len + SLACK, 1) < 0) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < len; i++) {
-        r->scratch[k++] = s[i];
+        w->scratch[k++] = s[i];
         if (s[i] == r->quote) i++;
     }
     *n = k;
-    return r->scratch;
+    return w->scratch;
+}
+
+/* A value that does not fit a schema column: the error (strict, -1) or a record of
+ * the row for the merge after the pass (skip/warn, 0). */
+static int
+bad_value(reader *r, wstate *w, colbuf *c, row_t *row, int kind, const char *expected, const char *s, size_t n)
+{
+    csv_err e = {kind, row->line, c->src, 0, 0, expected, {0}, 0, (size_t)(row - r->rows)};
+    set_snip(&e, s, n);
+    if (r->on_bad == 0) {
+        w->err = e;
+        return -1;
+    }
+    if (grow((void **)&w->vbads, &w->vbcap, w->nvb + 1, sizeof(csv_err)) < 0) {
+        w->err.kind = E_NOMEM;
+        return -1;
+    }
+    w->vbads[w->nvb++] = e;
+    return 0;
 }
 
 static int
-bad_value(reader *r, colbuf *c, row_t *row, int kind, const char *expected, const char *s, size_t n)
+wnomem(wstate *w)
 {
-    csv_err e = {kind, row->line, c->src, 0, 0, expected, {0}, 0};
-    set_snip(&e, s, n);
-    return report(r, row, &e);
+    w->err.kind = E_NOMEM;
+    return -1;
 }
 
 /* Converts column ci over the chunk's rows.  Returns 0, -1 on error, or 2 when a
  * value does not fit an inferred column's current type (the caller widens). */
+/* Fast loops for the common column types; anything unusual (a value that does not
+ * fit, a deferred float) makes them return -2 with the rows done so far kept, and
+ * the general loop below continues from there. */
 static int
-convert(reader *r, int ci)
+convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
+{
+    const int type = c->type;
+    int64_t n = c->n, nulls = c->nulls;
+    uint8_t *valid = c->valid;
+    size_t ri = *from;
+    int rc = 0;
+#define ROW_BEGIN                                                             \
+    for (; ri < r->nrows; ri++) {                                             \
+        const row_t *row = &r->rows[ri];                                      \
+        if (row->bad) continue;                                               \
+        field_t f = r->fields[row->first + (size_t)c->src];                   \
+        const char *s = r->buf + f.start;                                     \
+        size_t len = f.len & F_LEN;
+#define SET_VALID(v)                                                          \
+        if (v) valid[n >> 3] |= (uint8_t)(1u << (n & 7));                     \
+        else { valid[n >> 3] &= (uint8_t)~(1u << (n & 7)); nulls++; }         \
+        n++;                                                                  \
+    }
+    switch (type) {
+    case TS_INT64: {
+        int64_t *out = (int64_t *)c->vals;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (ts_parse_int64(s, len, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+        }
+        else out[n] = 0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_FLOAT64: {
+        double *out = (double *)c->vals;
+        const int special = !c->infer;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (ts_parse_float(s, len, special, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+        }
+        else out[n] = 0.0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_DATE: {
+        int32_t *out = (int32_t *)c->vals;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (!ts_parse_iso_date(s, len, &out[n])) { rc = -2; break; }
+        }
+        else out[n] = 0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_CATEGORY: {
+        int32_t *out = (int32_t *)c->vals;
+        ROW_BEGIN
+        int ok = !(bset_has(&r->na, s, len) && (f.len & F_QUOTED) == 0);
+        if (ok) {
+            if (f.len & F_ESC) { rc = -2; break; }
+            int64_t code = sdict_intern(&c->dict, s, len);
+            if (code < 0) { rc = -2; break; }
+            out[n] = (int32_t)code;
+        }
+        else out[n] = -1;
+        SET_VALID(ok)
+        break;
+    }
+    default:
+        rc = -2;
+        break;
+    }
+#undef ROW_BEGIN
+#undef SET_VALID
+    c->n = n;
+    c->nulls = nulls;
+    *from = ri;
+    return rc;
+}
+
+static int
+convert(reader *r, wstate *w, int ci)
 {
     colbuf *c = &r->cols[ci];
     const int type = c->type;
     const int special = !c->infer;
-    for (size_t ri = 0; ri < r->nrows; ri++) {
+    size_t ri0 = 0;
+    if (convert_fast(r, w, c, &ri0) == 0) return 0;
+    for (size_t ri = ri0; ri < r->nrows; ri++) {
         row_t *row = &r->rows[ri];
         if (row->bad) continue;
         field_t f = r->fields[row->first + (size_t)c->src];
@@ -690,7 +877,7 @@ convert(reader *r, int ci)
                 else if (bset_has(&r->fal, s, len)) c->vals[i] = 0;
                 else {
                     if (c->infer) return 2;
-                    if (bad_value(r, c, row, E_VALUE, "bool", s, len) < 0) return -1;
+                    if (bad_value(r, w, c, row, E_VALUE, "bool", s, len) < 0) return -1;
                     ok = 0;
                 }
                 break;
@@ -700,7 +887,7 @@ convert(reader *r, int ci)
                 if (k == TS_NUM_OK && type == TS_INT32 && (v < INT32_MIN || v > INT32_MAX)) k = TS_NUM_OVERFLOW;
                 if (k != TS_NUM_OK) {
                     if (c->infer) return 2;
-                    if (bad_value(r, c, row, k == TS_NUM_OVERFLOW ? E_OVERFLOW : E_VALUE,
+                    if (bad_value(r, w, c, row, k == TS_NUM_OVERFLOW ? E_OVERFLOW : E_VALUE,
                                   ts_type_names[type], s, len) < 0) return -1;
                     ok = 0;
                 }
@@ -713,14 +900,14 @@ convert(reader *r, int ci)
                 int k = ts_parse_float(s, len, special, &v);
                 if (k == TS_NUM_BAD) {
                     if (c->infer) return 2;
-                    if (bad_value(r, c, row, E_VALUE, "float64", s, len) < 0) return -1;
+                    if (bad_value(r, w, c, row, E_VALUE, "float64", s, len) < 0) return -1;
                     ok = 0;
                     break;
                 }
                 if (k == TS_NUM_SLOW) {
-                    if (grow((void **)&r->defer, &r->dfcap, r->ndefer + 1, sizeof(deferred)) < 0) return nomem(r);
+                    if (grow((void **)&w->defer, &w->dfcap, w->ndefer + 1, sizeof(deferred)) < 0) return wnomem(w);
                     deferred d = {ci, i, f.start, (uint32_t)len};
-                    r->defer[r->ndefer++] = d;
+                    w->defer[w->ndefer++] = d;
                 }
                 ((double *)c->vals)[i] = v;
                 break;
@@ -730,7 +917,7 @@ convert(reader *r, int ci)
                 if (!ts_parse_iso_date(s, len, &v) &&
                     !(r->date_fmt != NULL && ts_parse_date_format(s, len, r->date_fmt, &v))) {
                     if (c->infer) return 2;
-                    if (bad_value(r, c, row, E_VALUE, r->date_fmt ? "a date (YYYY-MM-DD or date_format)" : "a date (YYYY-MM-DD)", s, len) < 0) return -1;
+                    if (bad_value(r, w, c, row, E_VALUE, r->date_fmt ? "a date (YYYY-MM-DD or date_format)" : "a date (YYYY-MM-DD)", s, len) < 0) return -1;
                     ok = 0;
                 }
                 ((int32_t *)c->vals)[i] = v;
@@ -738,13 +925,13 @@ convert(reader *r, int ci)
             }
             case TS_CATEGORY: {
                 size_t n;
-                const char *t = field_text(r, f, &n);
-                if (t == NULL) return nomem(r);
+                const char *t = field_text(r, w, f, &n);
+                if (t == NULL) return wnomem(w);
                 int64_t code = sdict_intern(&c->dict, t, n);
                 if (code < 0) {
                     csv_err e = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
-                                 "more than 2**31-1 categories or category bytes", {0}, 0};
-                    r->err = e;
+                                 "more than 2**31-1 categories or category bytes", {0}, 0, 0};
+                    w->err = e;
                     return -1;
                 }
                 ((int32_t *)c->vals)[i] = (int32_t)code;
@@ -752,22 +939,22 @@ convert(reader *r, int ci)
             }
             case TS_STRING: {
                 size_t n;
-                const char *t = field_text(r, f, &n);
-                if (t == NULL) return nomem(r);
+                const char *t = field_text(r, w, f, &n);
+                if (t == NULL) return wnomem(w);
                 if (c->dlen + n > INT32_MAX) {
-                    csv_err e = {E_TOOBIG, row->line, c->src, 0, 0, "string column holds more than 2**31-1 bytes", {0}, 0};
-                    r->err = e;
+                    csv_err e = {E_TOOBIG, row->line, c->src, 0, 0, "string column holds more than 2**31-1 bytes", {0}, 0, 0};
+                    w->err = e;
                     return -1;
                 }
-                if (grow((void **)&c->data, &c->dcap, c->dlen + n + 1, 1) < 0) return nomem(r);
+                if (grow((void **)&c->data, &c->dcap, c->dlen + n + 1, 1) < 0) return wnomem(w);
                 memcpy(c->data + c->dlen, t, n);
                 c->dlen += n;
                 break;
             }
             case TS_LIST: {
                 size_t n;
-                const char *t = field_text(r, f, &n);
-                if (t == NULL) return nomem(r);
+                const char *t = field_text(r, w, f, &n);
+                if (t == NULL) return wnomem(w);
                 if (n > 0) {
                     const char *q = t, *e = t + n;
                     for (;;) {
@@ -776,16 +963,16 @@ convert(reader *r, int ci)
                         int64_t code = sdict_intern(&c->dict, q, (size_t)(x - q));
                         if (code < 0) {
                             csv_err er = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
-                                          "more than 2**31-1 categories or category bytes", {0}, 0};
-                            r->err = er;
+                                          "more than 2**31-1 categories or category bytes", {0}, 0, 0};
+                            w->err = er;
                             return -1;
                         }
                         if (c->dlen / 4 + 1 > INT32_MAX) {
-                            csv_err er = {E_TOOBIG, row->line, c->src, 0, 0, "list column holds more than 2**31-1 items", {0}, 0};
-                            r->err = er;
+                            csv_err er = {E_TOOBIG, row->line, c->src, 0, 0, "list column holds more than 2**31-1 items", {0}, 0, 0};
+                            w->err = er;
                             return -1;
                         }
-                        if (grow((void **)&c->data, &c->dcap, c->dlen + 4, 1) < 0) return nomem(r);
+                        if (grow((void **)&c->data, &c->dcap, c->dlen + 4, 1) < 0) return wnomem(w);
                         int32_t cc = (int32_t)code;
                         memcpy(c->data + c->dlen, &cc, 4);
                         c->dlen += 4;
@@ -936,7 +1123,7 @@ check_utf8(reader *r)
         for (uint32_t j = 0; j < row->nf; j++) {
             if (r->fields[row->first + j].start <= off) col = (int)j;
         }
-        csv_err e = {E_UTF8, 0, col, r->base + (int64_t)off, 0, NULL, {0}, 0};
+        csv_err e = {E_UTF8, 0, col, r->base + (int64_t)off, 0, NULL, {0}, 0, 0};
         physical_line(r, row, off, &e.line);
         if (report(r, row, &e) < 0) return -1;
         from = row->end;
@@ -957,14 +1144,14 @@ save_cols(reader *r)
 
 /* Undoes column ci's rows of this chunk, with its deferred floats. */
 static void
-rollback_col(reader *r, int ci)
+rollback_col(reader *r, wstate *w, int ci)
 {
     colbuf *c = &r->cols[ci];
     size_t k = 0;
-    for (size_t i = 0; i < r->ndefer; i++) {
-        if (r->defer[i].ci != ci) r->defer[k++] = r->defer[i];
+    for (size_t i = 0; i < w->ndefer; i++) {
+        if (w->defer[i].ci != ci) w->defer[k++] = w->defer[i];
     }
-    r->ndefer = k;
+    w->ndefer = k;
     c->n = c->save_n;
     c->nulls = c->save_nulls;
     c->dlen = c->save_dlen;
@@ -979,14 +1166,310 @@ rollback_cols(reader *r)
         c->nulls = c->save_nulls;
         c->dlen = c->save_dlen;
     }
-    r->ndefer = 0;
+    r->ws[0].ndefer = r->ws[1].ndefer = 0;
+}
+
+/* Converts one column over the chunk, widening an inferred column as needed.
+ * 0, 1 (restart), -1 (w->err set). */
+static int
+convert_column(reader *r, wstate *w, int ci)
+{
+    for (;;) {
+        int rc = convert(r, w, ci);
+        if (rc <= 0) return rc;
+        /* an inferred column met a value of a wider type */
+        colbuf *c = &r->cols[ci];
+        rollback_col(r, w, ci);
+        int st = infer_col(r, c);
+        if (st == c->type) st = TS_CATEGORY;  /* cannot happen; never loop */
+        int k = widen(r, c, st);
+        if (k < 0) return wnomem(w);
+        if (k > 0) return 1;
+    }
+}
+
+/* ---- two-thread conversion: columns are handed out one at a time ---------- */
+
+static int
+err_before(const csv_err *a, const csv_err *b)
+{
+    return a->line < b->line || (a->line == b->line && a->col < b->col);
+}
+
+enum { JOB_CONVERT = 0, JOB_TOKENIZE };
+
+typedef struct {
+    reader *r;
+    PyThread_type_lock go, done, mtx;
+    int next, stop, quit, started;
+    int job, rc1;
+    reader tk;            /* the worker's tokenizer state (own fields/rows/bads) */
+} pool;
+
+/* Next column to convert, or -1 when all are taken or a thread failed. */
+static int
+pool_take(pool *pl)
+{
+    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    int ci = (pl->stop || pl->next >= pl->r->ncb) ? -1 : pl->next++;
+    PyThread_release_lock(pl->mtx);
+    return ci;
+}
+
+/* Converts the columns handed out.  A value error does not stop the other
+ * columns, so that the error reported is the first in the file: w->err keeps the
+ * earliest.  A restart or out-of-memory stops everything. */
+static int
+run_columns(pool *pl, wstate *w)
+{
+    int ci, failed = 0;
+    csv_err first;
+    while ((ci = pool_take(pl)) >= 0) {
+        int rc = convert_column(pl->r, w, ci);
+        if (rc < 0 && w->err.kind != E_NOMEM && w->err.kind != E_TOOBIG) {
+            if (!failed || err_before(&w->err, &first)) first = w->err;
+            failed = 1;
+            continue;
+        }
+        if (rc != 0) {
+            PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+            pl->stop = 1;
+            PyThread_release_lock(pl->mtx);
+            return rc;
+        }
+    }
+    if (failed) {
+        w->err = first;
+        return -1;
+    }
+    return 0;
+}
+
+/* The worker: converts columns whenever `go` is released; never touches Python. */
+static void
+worker_main(void *arg)
+{
+    pool *pl = arg;
+    for (;;) {
+        PyThread_acquire_lock(pl->go, WAIT_LOCK);
+        if (pl->quit) break;
+        if (pl->job == JOB_TOKENIZE) pl->rc1 = tokenize(&pl->tk, (size_t)-1);
+        else pl->rc1 = run_columns(pl, &pl->r->ws[1]);
+        PyThread_release_lock(pl->done);
+    }
+    PyThread_release_lock(pl->done);
+}
+
+/* Starts the worker (best effort: on failure conversion stays single-threaded). */
+static void
+pool_start(pool *pl, reader *r)
+{
+    memset(pl, 0, sizeof(*pl));
+    pl->r = r;
+    if (r->nthreads < 2 || r->ncb < 2) return;
+    pl->go = PyThread_allocate_lock();
+    pl->done = PyThread_allocate_lock();
+    pl->mtx = PyThread_allocate_lock();
+    if (pl->go == NULL || pl->done == NULL || pl->mtx == NULL) return;
+    PyThread_acquire_lock(pl->go, WAIT_LOCK);
+    PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    if (PyThread_start_new_thread(worker_main, pl) == PYTHREAD_INVALID_THREAD_ID) return;
+    pl->started = 1;
+}
+
+/* Stops the worker and waits until it has left (it owns nothing). */
+static void
+pool_stop(pool *pl)
+{
+    if (pl->started) {
+        pl->quit = 1;
+        PyThread_release_lock(pl->go);
+        PyThread_acquire_lock(pl->done, WAIT_LOCK);
+        pl->started = 0;
+    }
+    PyMem_RawFree(pl->tk.fields);
+    PyMem_RawFree(pl->tk.rows);
+    PyMem_RawFree(pl->tk.bads);
+    pl->tk.fields = NULL;
+    pl->tk.rows = NULL;
+    pl->tk.bads = NULL;
+    if (pl->go) PyThread_free_lock(pl->go);
+    if (pl->done) PyThread_free_lock(pl->done);
+    if (pl->mtx) PyThread_free_lock(pl->mtx);
+    pl->go = pl->done = pl->mtx = NULL;
+}
+
+
+static int
+bad_cmp(const void *x, const void *y)
+{
+    const csv_err *a = x, *b = y;
+    return err_before(a, b) ? -1 : err_before(b, a) ? 1 : 0;
+}
+
+/* One conversion pass over all columns (both threads).  0, 1 restart, -1 error. */
+static int
+convert_all(reader *r, pool *pl)
+{
+    wstate *w0 = &r->ws[0], *w1 = &r->ws[1];
+    w0->nvb = w1->nvb = 0;
+    w0->err.kind = w1->err.kind = E_NONE;
+    pl->next = 0;
+    pl->stop = 0;
+    pl->rc1 = 0;
+    pl->job = JOB_CONVERT;
+    if (pl->mtx == NULL) {
+        /* single-threaded; as run_columns, the earliest value error wins */
+        int failed = 0;
+        for (int ci = 0; ci < r->ncb; ci++) {
+            int rc = convert_column(r, w0, ci);
+            if (rc < 0 && w0->err.kind != E_NOMEM && w0->err.kind != E_TOOBIG) {
+                if (!failed || err_before(&w0->err, &r->err)) r->err = w0->err;
+                failed = 1;
+                continue;
+            }
+            if (rc < 0) r->err = w0->err;
+            if (rc != 0) return rc;
+        }
+        return failed ? -1 : 0;
+    }
+    if (pl->started) PyThread_release_lock(pl->go);
+    int rc0 = run_columns(pl, w0);
+    int rc1 = 0;
+    if (pl->started) {
+        PyThread_acquire_lock(pl->done, WAIT_LOCK);
+        rc1 = pl->rc1;
+    }
+    if (rc0 < 0 || rc1 < 0) {
+        /* report the error that comes first in the file */
+        if (rc0 < 0 && rc1 < 0) r->err = err_before(&w1->err, &w0->err) ? w1->err : w0->err;
+        else r->err = rc0 < 0 ? w0->err : w1->err;
+        return -1;
+    }
+    return rc0 > 0 || rc1 > 0 ? 1 : 0;
+}
+
+/* Quote characters in s[0..n). */
+static size_t
+count_quotes(const char *s, size_t n, char quote)
+{
+    size_t k = 0, i = 0;
+#if TS_SWAR
+    const uint64_t pat = 0x0101010101010101ull * (uint8_t)quote;
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t y = w ^ pat;
+        /* high bit set exactly in the zero bytes of y */
+        uint64_t z = ~(((y & low7) + low7) | y | low7);
+        k += (size_t)__builtin_popcountll(z);
+    }
+#endif
+    for (; i < n; i++) k += s[i] == quote;
+    return k;
+}
+
+/* Step 1 on two threads when the worker runs: the worker tokenizes from a line
+ * break near the middle of the data that an even number of quotes precedes, while
+ * this thread tokenizes up to it.  The guess is kept only when this thread's rows
+ * end exactly there (then the second half started at a true row boundary, which is
+ * all the serial tokenizer would have done); otherwise, and when the worker met an
+ * error, the rest is tokenized serially.  0 or -1 (r->err set). */
+static int
+tokenize_split(reader *r, pool *pl, size_t min_bytes)
+{
+    size_t avail = r->len - r->pos;
+    if (!pl->started || avail < min_bytes || r->ncols < 0) return tokenize(r, (size_t)-1);
+    const char *b = r->buf;
+    size_t mid = r->pos + avail / 2, s = mid;
+    size_t quotes = r->has_quote ? count_quotes(b + r->pos, mid - r->pos, r->quote) : 0;
+    int found = 0;
+    for (int tries = 0; tries < 64 && s < r->len; tries++) {
+        const char *nl = memchr(b + s, '\n', r->len - s);
+        if (nl == NULL) break;
+        if (r->has_quote) quotes += count_quotes(b + s, (size_t)(nl - (b + s)), r->quote);
+        s = (size_t)(nl - b) + 1;
+        if ((quotes & 1) == 0) {
+            found = 1;
+            break;
+        }
+    }
+    if (!found || s >= r->len) return tokenize(r, (size_t)-1);
+
+    reader *t = &pl->tk;
+    field_t *tf = t->fields;
+    row_t *tr = t->rows;
+    csv_err *tb = t->bads;
+    size_t fcap = t->fcap, rcap = t->rcap, bcap = t->bcap;
+    *t = *r;
+    t->fields = tf;
+    t->fcap = fcap;
+    t->rows = tr;
+    t->rcap = rcap;
+    t->bads = tb;
+    t->bcap = bcap;
+    t->cols = NULL;
+    memset(t->ws, 0, sizeof(t->ws));
+    t->nfields = t->nrows = t->nbads = 0;
+    t->pos = s;
+    t->line = 0;
+    t->err.kind = E_NONE;
+    pl->job = JOB_TOKENIZE;
+    PyThread_release_lock(pl->go);
+    size_t len = r->len;
+    int eof = r->eof;
+    r->len = s;
+    r->eof = 0;
+    int rc0 = tokenize(r, (size_t)-1);
+    r->len = len;
+    r->eof = eof;
+    PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    if (rc0 < 0) return -1;
+    if (r->pos != s || pl->rc1 < 0) return tokenize(r, (size_t)-1);
+    /* append the worker's rows, fields and dropped rows, lines made absolute */
+    if (grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
+        grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||
+        grow((void **)&r->bads, &r->bcap, r->nbads + t->nbads, sizeof(csv_err)) < 0) {
+        return nomem(r);
+    }
+    memcpy(r->fields + r->nfields, t->fields, t->nfields * sizeof(field_t));
+    for (size_t i = 0; i < t->nrows; i++) {
+        row_t row = t->rows[i];
+        row.first += r->nfields;
+        row.line += r->line;
+        r->rows[r->nrows + i] = row;
+    }
+    for (size_t i = 0; i < t->nbads; i++) {
+        csv_err e = t->bads[i];
+        e.line += r->line;
+        r->bads[r->nbads + i] = e;
+    }
+    r->nfields += t->nfields;
+    r->nrows += t->nrows;
+    r->nbads += t->nbads;
+    if (t->nbads) r->newbad = 1;
+    r->pos = t->pos;
+    r->line += t->line;
+    return 0;
 }
 
 /* Steps 2-4 for the tokenized rows.  0 ok, 1 restart, -1 error.  No GIL. */
 static int
-process_chunk(reader *r)
+process_chunk(reader *r, pool *pl)
 {
-    if (check_utf8(r) < 0) return -1;
+    if (check_utf8(r) < 0) {
+        /* strict: a value error in an earlier row of the chunk comes first */
+        csv_err ue = r->err;
+        size_t keep = 0;
+        while (keep < r->nrows && r->rows[keep].line < ue.line && r->rows[keep].end <= (size_t)(ue.a - r->base)) keep++;
+        if (ue.kind == E_UTF8 && keep > 0 && keep < r->nrows) {
+            r->nrows = keep;
+            if (process_chunk(r, pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &ue)) return -1;
+        }
+        r->err = ue;
+        return -1;
+    }
     int k = infer(r);
     if (k < 0) return nomem(r);
     if (k > 0) return 1;
@@ -995,23 +1478,21 @@ process_chunk(reader *r)
     }
     save_cols(r);
     for (int attempt = 0; attempt < 2; attempt++) {
-        r->newbad = 0;
-        for (int ci = 0; ci < r->ncb; ci++) {
-            for (;;) {
-                int rc = convert(r, ci);
-                if (rc < 0) return -1;
-                if (rc == 0) break;
-                /* an inferred column met a value of a wider type */
-                colbuf *c = &r->cols[ci];
-                rollback_col(r, ci);
-                int st = infer_col(r, c);
-                if (st == c->type) st = TS_CATEGORY;  /* cannot happen; never loop */
-                int k = widen(r, c, st);
-                if (k < 0) return nomem(r);
-                if (k > 0) return 1;
+        int rc = convert_all(r, pl);
+        if (rc != 0) return rc;
+        if (r->ws[0].nvb + r->ws[1].nvb == 0) return 0;
+        /* skip/warn: drop the rows with bad values and convert the chunk again */
+        size_t first_new = r->nbads;
+        for (int t = 0; t < 2; t++) {
+            wstate *w = &r->ws[t];
+            for (size_t i = 0; i < w->nvb; i++) {
+                row_t *row = &r->rows[w->vbads[i].ri];
+                if (row->bad) continue;
+                if (report(r, row, &w->vbads[i]) < 0) return -1;
             }
+            w->nvb = 0;
         }
-        if (!r->newbad) return 0;
+        qsort(r->bads + first_new, r->nbads - first_new, sizeof(csv_err), bad_cmp);
         rollback_cols(r);
     }
     return 0;
@@ -1107,7 +1588,7 @@ fill(reader *r)
             }
             nc = (size_t)UINT32_MAX - 16;
         }
-        char *q = PyMem_RawRealloc(r->buf, nc);
+        char *q = PyMem_RawRealloc(r->buf, nc + SLACK);
         if (q == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -1317,9 +1798,12 @@ reader_free(reader *r)
     PyMem_RawFree(r->buf);
     PyMem_RawFree(r->fields);
     PyMem_RawFree(r->rows);
-    PyMem_RawFree(r->defer);
+    for (int t = 0; t < 2; t++) {
+        PyMem_RawFree(r->ws[t].defer);
+        PyMem_RawFree(r->ws[t].vbads);
+        PyMem_RawFree(r->ws[t].scratch);
+    }
     PyMem_RawFree(r->bads);
-    PyMem_RawFree(r->scratch);
     PyMem_RawFree(r->na.s);
     PyMem_RawFree(r->na.n);
     PyMem_RawFree(r->tru.s);
@@ -1336,19 +1820,23 @@ reader_free(reader *r)
 static int
 finish_deferred(reader *r)
 {
-    for (size_t i = 0; i < r->ndefer; i++) {
-        deferred *d = &r->defer[i];
-        if (grow((void **)&r->scratch, &r->scap, (size_t)d->len + 1, 1) < 0) {
-            PyErr_NoMemory();
-            return -1;
+    wstate *w0 = &r->ws[0];
+    for (int t = 0; t < 2; t++) {
+        wstate *w = &r->ws[t];
+        for (size_t i = 0; i < w->ndefer; i++) {
+            deferred *d = &w->defer[i];
+            if (grow((void **)&w0->scratch, &w0->scap, (size_t)d->len + 1, 1) < 0) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            memcpy(w0->scratch, r->buf + d->start, d->len);
+            w0->scratch[d->len] = '\0';
+            double v = PyOS_string_to_double(w0->scratch, NULL, NULL);
+            if (v == -1.0 && PyErr_Occurred()) return -1;
+            ((double *)r->cols[d->ci].vals)[d->idx] = v;
         }
-        memcpy(r->scratch, r->buf + d->start, d->len);
-        r->scratch[d->len] = '\0';
-        double v = PyOS_string_to_double(r->scratch, NULL, NULL);
-        if (v == -1.0 && PyErr_Occurred()) return -1;
-        ((double *)r->cols[d->ci].vals)[d->idx] = v;
+        w->ndefer = 0;
     }
-    r->ndefer = 0;
     return 0;
 }
 
@@ -1379,20 +1867,22 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"readinto", "path", "error_class", "delimiter", "quotechar", "header",
                              "names", "usecols", "schema", "na_values", "true_values", "false_values",
-                             "date_format", "list_sep", "max_field_size", "on_bad", "chunk_size", "size_hint", NULL};
+                             "date_format", "list_sep", "max_field_size", "on_bad", "chunk_size", "size_hint", "nthreads", NULL};
     PyObject *readinto, *path, *errcls, *names_in, *usecols, *schema, *na_t, *tru_t, *fal_t;
     const char *delim, *quote, *date_fmt, *list_sep;
     Py_ssize_t delim_len, quote_len, sep_len, max_field, chunk, size_hint = -1;
-    int header, on_bad;
+    int header, on_bad, nthreads = 1;
+    pool pl;
+    memset(&pl, 0, sizeof(pl));
     reader rd;
     reader *r = &rd;
     memset(r, 0, sizeof(*r));
     PyObject *names = NULL, *sel_names = NULL, *columns = NULL, *table = NULL, *warnings = NULL;
     PyObject *result = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOy#y#pOOOOOOzy#nin|n:_csv_read", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOy#y#pOOOOOOzy#nin|ni:_csv_read", kwlist,
                                      &readinto, &path, &errcls, &delim, &delim_len, &quote, &quote_len,
                                      &header, &names_in, &usecols, &schema, &na_t, &tru_t, &fal_t,
-                                     &date_fmt, &list_sep, &sep_len, &max_field, &on_bad, &chunk, &size_hint)) {
+                                     &date_fmt, &list_sep, &sep_len, &max_field, &on_bad, &chunk, &size_hint, &nthreads)) {
         return NULL;
     }
     if (delim_len != 1 || quote_len > 1 || sep_len != 1 || max_field < 1 || max_field > (Py_ssize_t)F_LEN ||
@@ -1413,6 +1903,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     r->date_fmt = date_fmt;
     r->readinto = readinto;
     r->chunk = (size_t)chunk;
+    r->nthreads = nthreads;
     r->ncols = -1;
     r->line = 1;
     r->special[(uint8_t)r->delim] = 1;
@@ -1440,7 +1931,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
         }
     }
     if (r->nrows == 0) {
-        csv_err e = {E_TOOBIG, 1, -1, 0, 0, "empty file: expected a header row", {0}, 0};
+        csv_err e = {E_TOOBIG, 1, -1, 0, 0, "empty file: expected a header row", {0}, 0, 0};
         r->err = e;
         raise_err(r, errcls, path, NULL);
         goto error;
@@ -1450,7 +1941,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
         row_t *row = &r->rows[0];
         int64_t bad = utf8_invalid_at((const uint8_t *)r->buf + row->start, row->end - row->start);
         if (bad >= 0) {
-            csv_err e = {E_UTF8, 0, -1, r->base + (int64_t)row->start + bad, 0, NULL, {0}, 0};
+            csv_err e = {E_UTF8, 0, -1, r->base + (int64_t)row->start + bad, 0, NULL, {0}, 0, 0};
             physical_line(r, row, row->start + (size_t)bad, &e.line);
             r->err = e;
             raise_err(r, errcls, path, NULL);
@@ -1460,7 +1951,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
         if (names == NULL) goto error;
         for (int j = 0; j < ncols; j++) {
             size_t n;
-            const char *t = field_text(r, r->fields[row->first + (size_t)j], &n);
+            const char *t = field_text(r, &r->ws[0], r->fields[row->first + (size_t)j], &n);
             if (t == NULL) {
                 PyErr_NoMemory();
                 goto error;
@@ -1478,7 +1969,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
                 goto error;
             }
             if (PyTuple_GET_SIZE(names_in) != ncols) {
-                csv_err e = {E_NFIELDS, 1, -1, PyTuple_GET_SIZE(names_in), ncols, NULL, {0}, 0};
+                csv_err e = {E_NFIELDS, 1, -1, PyTuple_GET_SIZE(names_in), ncols, NULL, {0}, 0, 0};
                 r->err = e;
                 raise_err(r, errcls, path, NULL);
                 goto error;
@@ -1516,7 +2007,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
             Py_DECREF(pos);
             if (has) {
                 Py_DECREF(seen);
-                csv_err e = {E_TOOBIG, 1, j, 0, 0, "duplicate column name in the header", {0}, 0};
+                csv_err e = {E_TOOBIG, 1, j, 0, 0, "duplicate column name in the header", {0}, 0, 0};
                 r->err = e;
                 raise_err(r, errcls, path, names);
                 goto error;
@@ -1603,12 +2094,24 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     /* the data */
     int64_t data_start = r->base + (int64_t)r->pos;
     int presized = size_hint < 0;
+    int pool_tried = 0;
     for (;;) {
         int rc = 0;
         if (r->pos >= r->len && r->eof) break;
         Py_BEGIN_ALLOW_THREADS
-        rc = tokenize(r, (size_t)-1);
-        if (rc == 0 && r->nrows > 0) rc = process_chunk(r);
+        /* the worker starts with the first big chunk (nthreads 3: always, for tests) */
+        if (!pool_tried && (r->len - r->pos >= (1 << 16) || r->nthreads > 2)) {
+            pool_start(&pl, r);
+            pool_tried = 1;
+        }
+        rc = tokenize_split(r, &pl, r->nthreads > 2 ? 64 : (1 << 16));
+        if (rc < 0 && r->nrows > 0 && r->err.kind != E_NOMEM) {
+            /* strict: a value error in the rows before the bad one comes first */
+            csv_err te = r->err;
+            r->err.kind = E_NONE;
+            if (!(process_chunk(r, &pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &te))) r->err = te;
+        }
+        if (rc == 0 && r->nrows > 0) rc = process_chunk(r, &pl);
         Py_END_ALLOW_THREADS
         if (rc < 0) {
             raise_err(r, errcls, path, names);
@@ -1676,6 +2179,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
 error:
     result = NULL;
 done:
+    pool_stop(&pl);
     reader_free(r);
     Py_XDECREF(names);
     Py_XDECREF(sel_names);
@@ -1752,13 +2256,30 @@ flush_out(outbuf *o, PyObject *write)
     return 0;
 }
 
+/* Decimal digits of v into buf (at least 21 bytes); returns the length. */
+static size_t
+fmt_int64(char *buf, int64_t v)
+{
+    char tmp[24];
+    size_t k = 0, n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) buf[n++] = '-';
+    while (k) buf[n++] = tmp[--k];
+    return n;
+}
+
 static int
 put_float(outbuf *o, double v)
 {
     char tmp[32];
     if (v == floor(v) && fabs(v) < 1e15 && v != 0.0) {
-        int k = snprintf(tmp, sizeof(tmp), "%lld.0", (long long)v);
-        return out_put(o, tmp, (size_t)k);
+        size_t k = fmt_int64(tmp, (int64_t)v);
+        memcpy(tmp + k, ".0", 2);
+        return out_put(o, tmp, k + 2);
     }
     char *s = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (s == NULL) return -1;
@@ -1794,6 +2315,7 @@ csv_write(PyObject *module, PyObject *args)
     w.quote = quote[0];
     outbuf o = {NULL, 0, 0};
     PyObject *ret = NULL;
+    uint8_t **qflags = NULL;
     if (bset_init(&w.na, na_t, "na_values") < 0) goto done;
     Py_ssize_t k = PyTuple_GET_SIZE(t->names);
     for (Py_ssize_t j = 0; j < k; j++) {
@@ -1803,6 +2325,26 @@ csv_write(PyObject *module, PyObject *args)
         if ((j > 0 && out_put(&o, delim, 1) < 0) || put_text(&o, &w, s, (size_t)n) < 0) goto done;
     }
     if (out_put(&o, "\n", 1) < 0) goto done;
+    /* which labels of each category column need quotes, decided once */
+    qflags = PyMem_RawCalloc((size_t)(k ? k : 1), sizeof(uint8_t *));
+    if (qflags == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < k; j++) {
+        ts_column *c = (ts_column *)PyTuple_GET_ITEM(t->columns, j);
+        if (c->type != TS_CATEGORY) continue;
+        const ts_column *dc = c->dictionary;
+        const int32_t *doff = ts_col_offsets(dc);
+        qflags[j] = PyMem_RawMalloc((size_t)(dc->length ? dc->length : 1));
+        if (qflags[j] == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t q = 0; q < dc->length; q++) {
+            qflags[j][q] = (uint8_t)needs_quote(&w, (const char *)dc->values.data + doff[q], (size_t)(doff[q + 1] - doff[q]));
+        }
+    }
     for (Py_ssize_t i = 0; i < t->num_rows; i++) {
         for (Py_ssize_t j = 0; j < k; j++) {
             ts_column *c = (ts_column *)PyTuple_GET_ITEM(t->columns, j);
@@ -1818,11 +2360,11 @@ csv_write(PyObject *module, PyObject *args)
                 else if (out_put(&o, "false", 5) < 0) goto done;
                 break;
             case TS_INT32:
-                len = snprintf(tmp, sizeof(tmp), "%ld", (long)((const int32_t *)ts_col_values(c))[i]);
+                len = (int)fmt_int64(tmp, ((const int32_t *)ts_col_values(c))[i]);
                 if (out_put(&o, tmp, (size_t)len) < 0) goto done;
                 break;
             case TS_INT64:
-                len = snprintf(tmp, sizeof(tmp), "%lld", (long long)((const int64_t *)ts_col_values(c))[i]);
+                len = (int)fmt_int64(tmp, ((const int64_t *)ts_col_values(c))[i]);
                 if (out_put(&o, tmp, (size_t)len) < 0) goto done;
                 break;
             case TS_FLOAT64:
@@ -1832,24 +2374,31 @@ csv_write(PyObject *module, PyObject *args)
                 int64_t y;
                 unsigned m, d;
                 ts_civil_from_days(((const int32_t *)ts_col_values(c))[i], &y, &m, &d);
-                if (y < 0 || y > 9999) {
+                if (y < 1 || y > 9999) {
                     ts_error_col(PyExc_ValueError, PyTuple_GET_ITEM(t->names, j),
                                  "row %zd: year %lld cannot be written as YYYY-MM-DD", i, (long long)y);
                     goto done;
                 }
-                len = snprintf(tmp, sizeof(tmp), "%04d-%02u-%02u", (int)y, m, d);
-                if (out_put(&o, tmp, (size_t)len) < 0) goto done;
+                unsigned yy = (unsigned)y;
+                char dbuf[10] = {(char)('0' + yy / 1000), (char)('0' + yy / 100 % 10), (char)('0' + yy / 10 % 10),
+                                 (char)('0' + yy % 10), '-', (char)('0' + m / 10), (char)('0' + m % 10), '-',
+                                 (char)('0' + d / 10), (char)('0' + d % 10)};
+                if (out_put(&o, dbuf, 10) < 0) goto done;
                 break;
             }
             case TS_CATEGORY: case TS_STRING: {
                 const ts_column *sc = c;
                 Py_ssize_t row = i;
+                int plain = 0;
                 if (c->type == TS_CATEGORY) {
                     sc = c->dictionary;
                     row = ((const int32_t *)ts_col_values(c))[i];
+                    plain = qflags[j] != NULL && qflags[j][row] == 0;
                 }
                 const int32_t *off = ts_col_offsets(sc);
-                if (put_text(&o, &w, (const char *)sc->values.data + off[row], (size_t)(off[row + 1] - off[row])) < 0) goto done;
+                const char *txt = (const char *)sc->values.data + off[row];
+                size_t tl = (size_t)(off[row + 1] - off[row]);
+                if ((plain ? out_put(&o, txt, tl) : put_text(&o, &w, txt, tl)) < 0) goto done;
                 break;
             }
             case TS_LIST: {
@@ -1899,6 +2448,10 @@ csv_write(PyObject *module, PyObject *args)
     if (flush_out(&o, write) < 0) goto done;
     ret = Py_NewRef(Py_None);
 done:
+    if (qflags != NULL) {
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(t->names); j++) PyMem_RawFree(qflags[j]);
+        PyMem_RawFree(qflags);
+    }
     PyMem_RawFree(o.data);
     PyMem_RawFree(w.na.s);
     PyMem_RawFree(w.na.n);

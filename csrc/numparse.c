@@ -195,7 +195,7 @@ days_in_month(int64_t y, unsigned m)
 static int
 make_date(int64_t y, unsigned m, unsigned d, int32_t *out)
 {
-    if (m < 1 || m > 12 || d < 1 || (int)d > days_in_month(y, m)) return 0;
+    if (y < 1 || m < 1 || m > 12 || d < 1 || (int)d > days_in_month(y, m)) return 0;
     *out = ts_days_from_civil(y, m, d);
     return 1;
 }

@@ -185,3 +185,82 @@ def test_inference_independent_of_chunk_size(cells, chunk):
     assert big.equals(small)
     assume(big.num_rows > 0)
     assert big.num_rows == len(cells)
+
+
+@given(tables_data(types=("int64", "float64", "category", "string", "date", "list<category>"), max_rows=30),
+       st.integers(16, 200), st.sampled_from(["error", "skip"]))
+@settings(max_examples=60)
+def test_two_threads_equal_one(ds, chunk, mode):
+    tab = _table(*ds)
+    buf = io.BytesIO()
+    tab.to_csv(buf)
+    raw = buf.getvalue()
+    one = ts.read_csv(io.BytesIO(raw), schema=tab.schema, chunk_size=chunk, threads=1, on_bad_lines=mode)
+    two = ts.read_csv(io.BytesIO(raw), schema=tab.schema, chunk_size=chunk, threads=2, on_bad_lines=mode)
+    assert one.equals(two) and two.equals(tab)
+    inferred1 = ts.read_csv(io.BytesIO(raw), chunk_size=chunk, threads=1)
+    inferred2 = ts.read_csv(io.BytesIO(raw), chunk_size=chunk, threads=2)
+    assert inferred1.schema == inferred2.schema and inferred1.equals(inferred2)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_first_error_in_file_order_is_reported(threads):
+    rows = ["a,b,c"] + [f"{i},{i},{i}" for i in range(50)]
+    rows[40] = "1x,2,3"   # column a, line 41
+    rows[7] = "1,2,3y"    # column c, line 8: comes first in the file
+    raw = ("\n".join(rows) + "\n").encode()
+    with pytest.raises(ts.ParseError) as info:
+        ts.read_csv(io.BytesIO(raw), schema={"a": "int64", "b": "int64", "c": "int64"}, threads=threads)
+    assert (info.value.line, info.value.column) == (8, "c")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_warnings_in_line_order(threads):
+    rows = ["a,b"] + [f"{i},{i}" for i in range(30)]
+    rows[20] = "x,1"
+    rows[5] = "1,y"
+    raw = ("\n".join(rows) + "\n").encode()
+    with pytest.warns(ts.ParseWarning) as rec:
+        t = ts.read_csv(io.BytesIO(raw), schema={"a": "int64", "b": "int64"}, threads=threads, on_bad_lines="warn")
+    assert t.num_rows == 28
+    lines = [int(str(w.message).split("line ")[1].split(",")[0]) for w in rec]
+    assert lines == [6, 21]
+
+
+def test_no_leak_on_errors():
+    import tracemalloc
+
+    bad = b"a,b\n" + b"1,2\n" * 5000 + b"1,2,3\n"
+    tracemalloc.start()
+    try:
+        for _ in range(3):  # warm up caches of the interpreter
+            with pytest.raises(ts.ParseError):
+                ts.read_csv(io.BytesIO(bad), threads=2)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(30):
+            with pytest.raises(ts.ParseError):
+                ts.read_csv(io.BytesIO(bad), threads=2)
+            with pytest.raises(ts.ParseError):
+                ts.read_csv(io.BytesIO(b"a\n\"x\n"))
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
+
+
+@pytest.mark.parametrize("later", [b"1,2,3\n", b"\xff,2\n"])
+def test_value_error_before_a_structural_error_comes_first(later):
+    raw = b"a,b\n1,2\n1x,2\n3,4\n" + later
+    with pytest.raises(ts.ParseError) as info:
+        ts.read_csv(io.BytesIO(raw), schema={"a": "int64"})
+    assert (info.value.line, info.value.column) == (3, "a")
+
+
+def test_utf8_check_stops_at_the_last_complete_row():
+    # the bytes after the complete rows of a chunk (a partial row starting with a
+    # multi-byte character) must not be validated as part of the chunk
+    raw = "k\n" + "abcdefghijklmno\n" * 8 + "é\n" * 4
+    expected = ["abcdefghijklmno"] * 8 + ["é"] * 4
+    for chunk in range(16, 200):
+        t = ts.read_csv(io.BytesIO(raw.encode()), chunk_size=chunk, threads=1)
+        assert t["k"].to_pylist() == expected, chunk
