@@ -20,8 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 import traffickstats as ts
 from traffickstats.datasets import synthetic_frames
 

@@ -213,8 +213,6 @@ def test_statistics_take_min_cell_and_sensitive_datasets_default_to_11():
     assert len(small) and prot.loc[small.index, "suppressed"].all()
     # the attacker knows the published states and the national total (the margin)
     hidden = list(prot.index[prot["suppressed"]])
-    eq = {("total",): 0.0}
-    eq.update({i: -1.0 for i in hidden})
     rec = recoverable([{i: -1.0 for i in hidden}], hidden)
     assert not any(rec.values())
     share = S.minor_share(ds, 2020, by="case_type", min_cell=11)

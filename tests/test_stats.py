@@ -290,6 +290,6 @@ def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="by must be one of"):
         S.new_cases(ds, 2020, by="victim_id")
     with pytest.raises(TypeError, match="Dataset"):
-        S.new_cases(frames := random_frames(1, 5, 0.0), 2020)  # noqa: F841
+        S.new_cases(random_frames(1, 5, 0.0), 2020)
     with pytest.raises(ValueError, match="interval method"):
         S.minor_share(ds, 2020, method="bogus")

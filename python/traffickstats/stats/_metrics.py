@@ -7,7 +7,7 @@ is done by the group-by engine (:mod:`traffickstats.stats._engine`).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -589,7 +589,6 @@ def year_over_year(frame: Any, column: str = "count") -> Any:
     ``change`` is ``(x_Y - x_{Y-1}) / x_{Y-1}``, NaN when ``x_{Y-1}`` is 0, missing or
     withheld.  Rows of the first year (no previous year in the frame) get NaN.
     """
-    pd = _pd()
     keys = [c for c in frame.columns if c not in ("year", column, "suppressed", "count", "numerator",
                                                    "denominator", "estimate", "ci_low", "ci_high", "unknown",
                                                    "previous", "change")]
