@@ -154,8 +154,7 @@ class _Problems:
 def _null_column(name: str, type_: str, n: int) -> Column:
     valid = np.zeros(n, dtype=bool)
     if type_ in ("category", "list<category>", "string"):
-        arr = np.empty(n, dtype=object)
-        return as_column(name, arr if n else [], type_) if n else as_column(name, np.array([], dtype=object), type_)
+        return as_column(name, np.full(n, None, dtype=object), type_)
     dtype = {"bool": bool, "date": np.int32, "int64": np.int64, "int32": np.int32, "float64": np.float64}[type_]
     return as_column(name, np.ma.MaskedArray(np.zeros(n, dtype=dtype), mask=~valid), type_)
 
