@@ -41,7 +41,7 @@ __all__ = [
     "recruited_online_share", "platform_share", "gang_led_share",
     "multi_agency_share", "identified_by_share", "identified_by_counts",
     "cumulative_cases", "cumulative_defendants", "cumulative_convicted",
-    "cumulative_victims", "cumulative_sex_online_share",
+    "cumulative_victims", "cumulative_sex_online_share", "report",
 ]
 
 CONVICTED_OUTCOMES = ("plea", "trial_conviction")
@@ -159,7 +159,13 @@ def _share(num: np.ndarray, known: np.ndarray, population: np.ndarray) -> Share:
 
 
 def percent(share: Share | tuple) -> int:
-    """Share as a whole percentage, rounded half up (``nan`` denominators raise)."""
+    """Share as a whole percentage, rounded half up.
+
+    Raises
+    ------
+    ZeroDivisionError
+        If the denominator is 0.
+    """
     num, den = share[0], share[1]
     if den == 0:
         raise ZeroDivisionError("share with an empty denominator")
@@ -353,9 +359,10 @@ def platform_share(cases: pd.DataFrame, victims: pd.DataFrame, year: int,
                   & _eq(_flag(victims["recruited_online"]), True))
     if minor is not None:
         population &= _eq(_flag(victims["minor"]), bool(minor))
-    platforms = victims["recruitment_platforms"]
-    return _share(_list_contains(platforms, platform), _list_len(platforms) > 0,
-                  population)
+    platforms = victims["recruitment_platforms"][population]   # list work on few rows
+    known = _list_len(platforms) > 0
+    return Share(int(np.sum(_list_contains(platforms, platform) & known)),
+                 int(np.sum(known)), int(np.sum(~known)))
 
 
 # ---------------------------------------------------------------------------------
@@ -415,6 +422,12 @@ def report(frames: dict[str, pd.DataFrame], year: int = 2020,
         Reference year.
     since : int
         Start year of the cumulative statistics.
+
+    Returns
+    -------
+    dict of str to object
+        Counts as ``int``, shares as :class:`Share`, ``"identified_by"`` as the
+        Series of :func:`identified_by_counts`; ``*_prev`` keys hold year - 1.
     """
     c, d, v = frames["cases"], frames["defendants"], frames["victims"]
     out: dict[str, object] = {

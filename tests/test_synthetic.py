@@ -71,6 +71,10 @@ def test_different_seed_different_bytes(written, tmp_path):
 def test_committed_sample_is_write_sample_output(written):
     committed = _synthetic.sample_dir()
     assert committed.name == "sample" and committed.parent.name == "datasets"
+    missing = [n for n in NAMES if not (committed / f"{n}.csv").is_file()]
+    assert not missing, (
+        f"{missing} not installed in {committed}: the sample CSVs must be package "
+        "data (pyproject [tool.setuptools.package-data])")
     assert _bytes(committed) == _bytes(written), (
         "the bundled sample is stale: regenerate it with write_sample(sample_dir())")
 

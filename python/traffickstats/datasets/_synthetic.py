@@ -200,6 +200,12 @@ def _dec31(year: int) -> np.datetime64:
     return np.datetime64(f"{year:04d}-12-31", "D")
 
 
+def _dec31_of(years: np.ndarray) -> np.ndarray:
+    """31 December of each year in an int array, as datetime64[D]."""
+    next_jan1 = (np.asarray(years, dtype=np.int64) - 1969).astype("datetime64[Y]")
+    return next_jan1.astype("datetime64[D]") - np.timedelta64(1, "D")
+
+
 def _years(dates: np.ndarray) -> np.ndarray:
     """Calendar year of each datetime64[D] value (NaT -> garbage; mask first)."""
     return dates.astype("datetime64[Y]").astype(np.int64) + 1970
@@ -304,20 +310,30 @@ def _lists_from_counts(rng: np.random.Generator, spec: dict, scale: float) -> li
     return [list(out[i]) for i in order]
 
 
+def _weighted_subsets(rng: np.random.Generator, weights: np.ndarray,
+                      sizes: np.ndarray, values: list) -> list:
+    """One random subset of ``values`` per row of ``weights`` (shape ``(n, m)``),
+    drawn without replacement with probabilities proportional to the row's weights
+    (Gumbel top-k), of size ``min(sizes[i], positive weights in row i)``.  Each
+    subset is a new list in the order of ``values``."""
+    n, m = weights.shape
+    with np.errstate(divide="ignore"):
+        keys = np.log(weights) - np.log(-np.log(rng.random((n, m))))
+    order = np.argsort(-keys, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(m), (n, m)), axis=1)
+    chosen = (ranks < np.asarray(sizes)[:, None]) & (weights > 0)
+    bits = chosen.astype(np.int64) @ (1 << np.arange(m, dtype=np.int64))
+    table = [[values[j] for j in range(m) if b >> j & 1] for b in range(1 << m)]
+    return [list(table[b]) for b in bits]
+
+
 def _random_lists(rng: np.random.Generator, n: int, values: list, weights: list,
                   p_sizes: list[float]) -> list:
     """``n`` random lists of distinct ``values``; ``p_sizes[k]`` is P(len == k)."""
-    w = np.asarray(weights, dtype=float)
-    w = w / w.sum()
     lengths = rng.choice(len(p_sizes), size=n, p=np.asarray(p_sizes) / sum(p_sizes))
-    out = []
-    for k in lengths:
-        if k == 0:
-            out.append([])
-        else:
-            picks = rng.choice(len(values), size=int(k), replace=False, p=w)
-            out.append([values[i] for i in sorted(picks)])
-    return out
+    w = np.broadcast_to(np.asarray(weights, dtype=float), (n, len(values)))
+    return _weighted_subsets(rng, w, lengths, values)
 
 
 # ---------------------------------------------------------------------------------
@@ -400,8 +416,7 @@ def _build_defendants(rng: np.random.Generator, cases: dict, scale: float) -> di
 
     # Charge dates: indictment shortly after filing, within the filing year.
     hi = np.minimum(dfiling + np.timedelta64(45, "D"),
-                    np.array([min(_dec31(int(y)), SNAPSHOT) for y in dfyear],
-                             dtype="datetime64[D]"))
+                    np.minimum(_dec31_of(dfyear), SNAPSHOT))
     hi = np.where(dgroup == "civil", dfiling, hi)
     hi = np.where(dgroup == "pre2000", np.minimum(hi, _dec31(1999)), hi)
     charge = _uniform_dates(rng, dfiling, hi)
@@ -721,15 +736,13 @@ def _victims(rng: np.random.Generator, cases: dict, scale: float) -> dict:
     pw_sex = [0.40, 0.15, 0.10, 0.05, 0.05, 0.05, 0.10, 0.08, 0.02]
     pw_labor = [0.25, 0.02, 0.01, 0.10, 0.02, 0.35, 0.02, 0.20, 0.03]
     since = np.array([PLATFORM_SINCE[p] for p in PLATFORMS])
-    for j in rest:
-        if rng.random() < 0.5:
-            continue
-        pw = np.array(pw_sex if vtype[j] == "sex" else pw_labor)
-        pw = np.where(since <= fyear[case_idx[j]], pw, 0.0)
-        k = 1 if rng.random() < 0.85 else 2
-        picks = rng.choice(len(PLATFORMS), size=min(k, int(np.sum(pw > 0))),
-                           replace=False, p=pw / pw.sum())
-        platforms[j] = [PLATFORMS[i] for i in sorted(picks)]
+    pw = np.where((vtype[rest] == "sex")[:, None], np.array(pw_sex)[None, :],
+                  np.array(pw_labor)[None, :])
+    pw = np.where(since[None, :] <= fyear[case_idx[rest]][:, None], pw, 0.0)
+    k = np.where(rng.random(len(rest)) < 0.5, 0,          # platform not recorded
+                 np.where(rng.random(len(rest)) < 0.85, 1, 2))
+    for j, lst in zip(rest, _weighted_subsets(rng, pw, k, PLATFORMS)):
+        platforms[j] = lst
     # Active labor victims recruited online: known platforms too (not counted by
     # the sex-trafficking platform figures, which must filter them out).
     for j in np.flatnonzero((vgroup == "active") & ~sex & (online == True)):  # noqa
