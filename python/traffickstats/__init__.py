@@ -18,6 +18,8 @@ from ._groupby import crosstab, group_by, month, value_counts, year
 from .dataset import Dataset, read_dataset, schema, validate
 from . import stats
 from .report import Report, report
+from . import datasets
+from .datasets import load_sample
 
 try:
     __version__ = _version("traffickstats")
@@ -26,4 +28,4 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = ["Table", "Column", "TYPES", "__version__", "group_by", "value_counts", "crosstab", "year", "month",
            "Dataset", "read_dataset", "validate", "schema", "stats",
-           "report", "Report"]
+           "report", "Report", "datasets", "load_sample"]
