@@ -272,3 +272,17 @@ def test_cli_report_groups_platforms_under_headings(cli_text):
 def test_cli_report_fits_a_terminal(cli_text):
     widths = np.array([len(ln) for ln in cli_text.splitlines()])
     assert widths.max() <= 100, [ln for ln in cli_text.splitlines() if len(ln) > 100][:3]
+
+
+# ----------------------------------------------------------------------------- the README
+
+
+def test_readme_first_command_prints_the_sample_report(cli_text):
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    quick = text[text.lower().index("## quick start"):]
+    first = re.findall(r"```[a-z]*\n(.*?)```", quick, re.S)[0].strip()
+    assert first == "pip install . && traffickstats report --sample --year 2020"
+    assert "synthetic" in quick[:quick.index("## ", 3)].lower()
+    # the command after the install is the one whose output the tests above check
+    assert first.split(" && ", 1)[1].split()[1:] == ["report", "--sample", "--year", "2020"]
