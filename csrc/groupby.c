@@ -80,6 +80,17 @@ gb_nthreads(int requested, Py_ssize_t n)
 
 enum { VT_B = 0, VT_I4, VT_I8, VT_F4, VT_F8 };
 
+/* Runs the statements with T typedef'd to the C type of value kind vt. */
+#define GB_SWITCH(vt, ...)                                          \
+    switch (vt) {                                                   \
+    case VT_B: { typedef uint8_t T; __VA_ARGS__ } break;           \
+    case VT_I4: { typedef int32_t T; __VA_ARGS__ } break;          \
+    case VT_I8: { typedef int64_t T; __VA_ARGS__ } break;          \
+    case VT_F4: { typedef float T; __VA_ARGS__ } break;            \
+    default: { typedef double T; __VA_ARGS__ } break;              \
+    }
+
+
 /* New reference: `o` as a 1-d C-contiguous aligned native array of `typenum`
  * (copying only when needed), or NULL with an exception naming `what`. */
 static PyArrayObject *
@@ -405,27 +416,71 @@ gb_encode_num(PyObject *self, PyObject *args)
     int32_t nullcode = -1;
     Py_ssize_t ncodes = 0;
 
+    int32_t *table = NULL;   /* date part of each day in [dlo, ...] */
+    int64_t dlo = 0;
     Py_BEGIN_ALLOW_THREADS
     if (!isfloat) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            int64_t k;
-            if (key(vals, mask, i, part, &k)) {
-                lo = k < lo ? k : lo;
-                hi = k > hi ? k : hi;
+        int64_t rlo = INT64_MAX, rhi = INT64_MIN;
+        GB_SWITCH(vt,
+            const T *v = (const T *)vals;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                if (mask && !mask[i]) continue;
+                int64_t x = (int64_t)v[i];
+                rlo = x < rlo ? x : rlo;
+                rhi = x > rhi ? x : rhi;
+            }
+        )
+        if (part != PART_NONE && rlo <= rhi) {
+            if ((uint64_t)rhi - (uint64_t)rlo < (1u << 24)) {
+                /* a lookup table of the part per day replaces the calendar arithmetic */
+                size_t len = (size_t)(rhi - rlo) + 1;
+                table = malloc(len * sizeof(int32_t));
+                if (table == NULL) failed = 1;
+                for (size_t d = 0; d < len && table; d++) {
+                    int64_t y, mo;
+                    gb_civil(rlo + (int64_t)d, &y, &mo);
+                    int64_t pv = part == PART_YEAR ? y : mo;
+                    table[d] = (int32_t)pv;
+                    lo = pv < lo ? pv : lo;
+                    hi = pv > hi ? pv : hi;
+                }
+                dlo = rlo;
+            }
+            else {
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    int64_t k;
+                    if (key(vals, mask, i, part, &k)) {
+                        lo = k < lo ? k : lo;
+                        hi = k > hi ? k : hi;
+                    }
+                }
             }
         }
+        else {
+            lo = rlo;
+            hi = rhi;
+        }
         /* hi - lo computed in unsigned arithmetic: no overflow for any int64 pair */
-        use_range = lo > hi || (uint64_t)hi - (uint64_t)lo < (uint64_t)range_limit;
+        use_range = !failed && (lo > hi || (uint64_t)hi - (uint64_t)lo < (uint64_t)range_limit);
     }
     if (use_range) {
         if (lo > hi) lo = hi = 0;
         ncodes = (Py_ssize_t)((uint64_t)hi - (uint64_t)lo) + 1;
         int32_t nc = dropna ? -1 : (int32_t)ncodes;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            int64_t k;
-            if (key(vals, mask, i, part, &k)) codes[i] = (int32_t)(k - lo);
-            else { codes[i] = nc; nnull++; }
-        }
+        GB_SWITCH(vt,
+            const T *v = (const T *)vals;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                if (mask && !mask[i]) { codes[i] = nc; nnull++; continue; }
+                int64_t x = (int64_t)v[i];
+                if (table) x = table[x - dlo];
+                else if (part != PART_NONE) {
+                    int64_t y, mo;
+                    gb_civil(x, &y, &mo);
+                    x = part == PART_YEAR ? y : mo;
+                }
+                codes[i] = (int32_t)(x - lo);
+            }
+        )
         if (!dropna && nnull > 0) nullcode = (int32_t)ncodes++;
         else if (nnull == n) ncodes = 0;   /* only nulls (or no rows): no groups */
     }
@@ -451,6 +506,7 @@ gb_encode_num(PyObject *self, PyObject *args)
         }
     }
     Py_END_ALLOW_THREADS
+    free(table);
     if (failed) {
         PyErr_NoMemory();
         goto error;
@@ -636,20 +692,28 @@ error:
     return res;
 }
 
-/* _gb_explode(codes int32 (per row), offsets int32, child int32, nchild, dropna_code)
- *   -> (rows int64, child codes int32)
- * One output element per list item; a null or empty list gives one element whose
- * child code is `empty_code` (-1 to drop it, or the null group's code).  Rows whose
- * `codes` entry is -1 are skipped entirely (dropped by another key or by where=). */
+/* _gb_explode(row_codes int32, n_other, offsets int32, items int32, valid, nl, empty_code,
+ *             want_rows) -> (codes int32, rows int64 or None)
+ * One output element per list item with code row_code * nl + item; a null or empty
+ * list gives one element with item `empty_code`, or none when empty_code is -1.  Rows
+ * whose row code is -1 (dropped by another key or by where=) give nothing.  `rows`
+ * holds the source row of each element when asked for. */
 static PyObject *
 gb_explode(PyObject *self, PyObject *args)
 {
     PyObject *co, *oo, *ko, *mo;
-    int empty_code;
-    if (!PyArg_ParseTuple(args, "OOOOi:_gb_explode", &co, &oo, &ko, &mo, &empty_code)) return NULL;
+    Py_ssize_t nother, nl;
+    int empty_code, want_rows;
+    if (!PyArg_ParseTuple(args, "OnOOOnip:_gb_explode", &co, &nother, &oo, &ko, &mo, &nl,
+                          &empty_code, &want_rows))
+        return NULL;
     PyArrayObject *ca = NULL, *oa = NULL, *ka = NULL, *ma = NULL, *ra = NULL, *xa = NULL;
     PyObject *res = NULL;
-    ca = gb_array(co, NPY_INT32, "row codes");
+    if (nl < 1 || nother < 0 || (nother > 0 && nl > INT32_MAX / (nother > 0 ? nother : 1))) {
+        PyErr_SetString(PyExc_OverflowError, "too many key combinations for a radix code");
+        return NULL;
+    }
+    ca = gb_codes(co, nother);
     oa = ca ? gb_array(oo, NPY_INT32, "list offsets") : NULL;
     ka = oa ? gb_array(ko, NPY_INT32, "list items") : NULL;
     if (ka == NULL) goto error;
@@ -658,34 +722,63 @@ gb_explode(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "list offsets must have one more element than rows");
         goto error;
     }
+    if (empty_code < -1 || empty_code >= nl) {
+        PyErr_SetString(PyExc_ValueError, "empty_code is out of range");
+        goto error;
+    }
     if (gb_mask(mo, n, &ma, "list validity") < 0) goto error;
     const int32_t *rc = PyArray_DATA(ca), *off = PyArray_DATA(oa), *kid = PyArray_DATA(ka);
     const uint8_t *mask = ma ? PyArray_DATA(ma) : NULL;
-    Py_ssize_t nk = PyArray_DIM(ka, 0), total = 0;
+    Py_ssize_t nk = PyArray_DIM(ka, 0), total = 0, bad = -1, badk = -1;
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nk) {
-            PyErr_Format(PyExc_ValueError, "list offsets are invalid at row %zd", i);
-            goto error;
-        }
+        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nk) { bad = i; break; }
         if (rc[i] < 0) continue;
         Py_ssize_t len = (mask && !mask[i]) ? 0 : off[i + 1] - off[i];
-        total += len > 0 ? len : 1;
+        total += len > 0 ? len : (empty_code >= 0);
+        for (Py_ssize_t e = off[i]; e < off[i] + len; e++) {
+            if (kid[e] < 0 || kid[e] >= nl) { badk = e; break; }
+        }
+        if (badk >= 0) break;
     }
-    ra = gb_zeros(total, NPY_INT64);
-    xa = ra ? gb_zeros(total, NPY_INT32) : NULL;
+    Py_END_ALLOW_THREADS
+    if (bad >= 0) {
+        PyErr_Format(PyExc_ValueError, "list offsets are invalid at row %zd", bad);
+        goto error;
+    }
+    if (badk >= 0) {
+        PyErr_Format(PyExc_ValueError, "list item %zd is outside the categories", badk);
+        goto error;
+    }
+    xa = gb_zeros(total, NPY_INT32);
     if (xa == NULL) goto error;
-    int64_t *rows = PyArray_DATA(ra);
+    if (want_rows) {
+        ra = gb_zeros(total, NPY_INT64);
+        if (ra == NULL) goto error;
+    }
     int32_t *out = PyArray_DATA(xa);
+    int64_t *rows = ra ? PyArray_DATA(ra) : NULL;
+    int32_t m = (int32_t)nl;
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t k = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (rc[i] < 0) continue;
+        int32_t base = rc[i] * m;
         Py_ssize_t len = (mask && !mask[i]) ? 0 : off[i + 1] - off[i];
-        if (len == 0) { rows[k] = i; out[k++] = empty_code; continue; }
-        for (Py_ssize_t e = off[i]; e < off[i + 1]; e++) { rows[k] = i; out[k++] = kid[e]; }
+        if (len == 0) {
+            if (empty_code >= 0) {
+                if (rows) rows[k] = i;
+                out[k++] = base + empty_code;
+            }
+            continue;
+        }
+        for (Py_ssize_t e = off[i]; e < off[i + 1]; e++) {
+            if (rows) rows[k] = i;
+            out[k++] = base + kid[e];
+        }
     }
     Py_END_ALLOW_THREADS
-    res = Py_BuildValue("(OO)", (PyObject *)ra, (PyObject *)xa);
+    res = Py_BuildValue("(OO)", (PyObject *)xa, ra ? (PyObject *)ra : Py_None);
 error:
     Py_XDECREF(ca);
     Py_XDECREF(oa);
@@ -704,6 +797,17 @@ enum {
     OP_ANY, OP_FIRST, OP_LAST
 };
 
+/* One group's partial state; 32 bytes, so a row touches a single cache line. */
+typedef struct {
+    union {
+        double f;        /* float sum, float min/max, sum of squared deviations */
+        int64_t i;       /* integer sum, int min/max, nonzero count, row index */
+    } v;
+    double c;            /* Kahan compensation (sum and m2) */
+    int64_t n;           /* valid non-NaN values */
+    int64_t rows;        /* rows with a code (the group's size) */
+} gb_acc;
+
 typedef struct {
     int op, vt, lanes, flag;
     const int32_t *codes;
@@ -711,19 +815,8 @@ typedef struct {
     const uint8_t *mask;
     const double *mean;      /* OP_M2 */
     Py_ssize_t start, end, nc;
-    int64_t *cnt;            /* lanes * nc */
-    int64_t *iacc;           /* lanes * nc: integer sum, int min/max, nonzero count, row */
-    double *s, *c;           /* lanes * nc: sum and Kahan compensation, float min/max */
+    gb_acc *acc;             /* lanes * nc */
 } gb_job;
-
-#define GB_SWITCH(vt, ...)                                          \
-    switch (vt) {                                                   \
-    case VT_B: { typedef uint8_t T; __VA_ARGS__ } break;           \
-    case VT_I4: { typedef int32_t T; __VA_ARGS__ } break;          \
-    case VT_I8: { typedef int64_t T; __VA_ARGS__ } break;          \
-    case VT_F4: { typedef float T; __VA_ARGS__ } break;            \
-    default: { typedef double T; __VA_ARGS__ } break;              \
-    }
 
 /* Four rows per step, each into its own sub-accumulator lane when lanes == 4. */
 #define GB_ROWS(ROW)                                                            \
@@ -739,18 +832,32 @@ typedef struct {
 
 #define GB_OK(i) (codes[i] >= 0 && (mask == NULL || mask[i]))
 
+/* Each row: skip dropped rows, count the group's size, then (when the value is
+ * valid and not NaN) run BODY with x_ (the value) and a_ (the accumulator). */
+#define GB_ROW_OF(I_, OFF_, ...)                                                       \
+    do {                                                                        \
+        int32_t g_ = codes[I_];                                                 \
+        if (g_ >= 0) {                                                          \
+            gb_acc *a_ = acc + (size_t)g_ + (OFF_);                             \
+            a_->rows++;                                                         \
+            if (mask == NULL || mask[I_]) {                                     \
+                T x_ = v[I_];                                                   \
+                if (x_ == x_) { __VA_ARGS__ }                                   \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
 static void
 gb_agg_worker(void *arg)
 {
     gb_job *j = (gb_job *)arg;
     const int32_t *codes = j->codes;
     const uint8_t *mask = j->mask;
-    int64_t *cnt = j->cnt, *ia = j->iacc;
-    double *s = j->s, *c = j->c;
+    gb_acc *acc = j->acc;
     int flag = 0;
 
     if (j->op == OP_SIZE) {
-#define ROW_SIZE(i, off) do { int32_t g_ = codes[i]; if (g_ >= 0) cnt[(size_t)g_ + (off)]++; } while (0)
+#define ROW_SIZE(I_, OFF_) do { int32_t g_ = codes[I_]; if (g_ >= 0) acc[(size_t)g_ + (OFF_)].rows++; } while (0)
         GB_ROWS(ROW_SIZE);
         return;
     }
@@ -758,90 +865,73 @@ gb_agg_worker(void *arg)
         const T *v = (const T *)j->vals;
         switch (j->op) {
         case OP_COUNT: {
-#define ROW_COUNT(i, off) do { if (GB_OK(i)) { T x_ = v[i]; if (x_ == x_) cnt[(size_t)codes[i] + (off)]++; } } while (0)
+#define ROW_COUNT(I_, OFF_) GB_ROW_OF(I_, OFF_, a_->n++;)
             GB_ROWS(ROW_COUNT);
             break;
         }
         case OP_FSUM: {
-#define ROW_FSUM(i, off) do { if (GB_OK(i)) { double x_ = (double)v[i]; if (x_ == x_) {            \
-                size_t a_ = (size_t)codes[i] + (off);                                              \
-                cnt[a_]++;                                                                         \
-                double y_ = x_ - c[a_], t_ = s[a_] + y_;                                           \
-                c[a_] = (t_ - s[a_]) - y_; s[a_] = t_;                                             \
-                flag |= (x_ - x_ != 0); } } } while (0)
+#define ROW_FSUM(I_, OFF_) GB_ROW_OF(I_, OFF_, \
+                double d_ = (double)x_;                                          \
+                a_->n++;                                                         \
+                double y_ = d_ - a_->c, t_ = a_->v.f + y_;                       \
+                a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;                       \
+                flag |= (d_ - d_ != 0);)
             GB_ROWS(ROW_FSUM);
             break;
         }
         case OP_PSUM: {
-#define ROW_PSUM(i, off) do { if (GB_OK(i)) { double x_ = (double)v[i]; if (x_ == x_) s[(size_t)codes[i] + (off)] += x_; } } while (0)
+#define ROW_PSUM(I_, OFF_) GB_ROW_OF(I_, OFF_, a_->n++; a_->v.f += (double)x_;)
             GB_ROWS(ROW_PSUM);
             break;
         }
         case OP_ISUM: {
-#define ROW_ISUM(i, off) do { if (GB_OK(i)) { size_t a_ = (size_t)codes[i] + (off);                \
-                int64_t x_ = (int64_t)v[i], r_;                                                    \
-                cnt[a_]++;                                                                         \
-                if (__builtin_add_overflow(ia[a_], x_, &r_)) flag = 1;                            \
-                ia[a_] = r_; } } while (0)
+#define ROW_ISUM(I_, OFF_) GB_ROW_OF(I_, OFF_, \
+                int64_t r_;                                                      \
+                a_->n++;                                                         \
+                if (__builtin_add_overflow(a_->v.i, (int64_t)x_, &r_)) flag = 1; \
+                a_->v.i = r_;)
             GB_ROWS(ROW_ISUM);
             break;
         }
         case OP_M2: {
             const double *mu = j->mean;
-#define ROW_M2(i, off) do { if (GB_OK(i)) { double x_ = (double)v[i]; if (x_ == x_) {              \
-                int32_t g_ = codes[i]; size_t a_ = (size_t)g_ + (off);                             \
-                double d_ = x_ - mu[g_]; d_ *= d_;                                                 \
-                double y_ = d_ - c[a_], t_ = s[a_] + y_;                                           \
-                c[a_] = (t_ - s[a_]) - y_; s[a_] = t_; } } } while (0)
+#define ROW_M2(I_, OFF_) GB_ROW_OF(I_, OFF_, \
+                double d_ = (double)x_ - mu[g_]; d_ *= d_;                       \
+                a_->n++;                                                         \
+                double y_ = d_ - a_->c, t_ = a_->v.f + y_;                       \
+                a_->c = (t_ - a_->v.f) - y_; a_->v.f = t_;)
             GB_ROWS(ROW_M2);
             break;
         }
         case OP_MIN:
         case OP_MAX: {
             int isf = j->vt == VT_F4 || j->vt == VT_F8, mx = j->op == OP_MAX;
-            for (Py_ssize_t i = j->start; i < j->end; i++) {
-                if (!GB_OK(i)) continue;
-                T x = v[i];
-                if (x != x) continue;
-                size_t a = (size_t)codes[i];
-                cnt[a]++;
-                if (isf) {
-                    double d = (double)x;
-                    if (mx ? d > s[a] : d < s[a]) s[a] = d;
-                }
-                else {
-                    int64_t d = (int64_t)x;
-                    if (mx ? d > ia[a] : d < ia[a]) ia[a] = d;
-                }
-            }
+#define ROW_MINMAX(I_, OFF_) GB_ROW_OF(I_, OFF_, \
+                a_->n++;                                                         \
+                if (isf) {                                                       \
+                    double d_ = (double)x_;                                      \
+                    if (mx ? d_ > a_->v.f : d_ < a_->v.f) a_->v.f = d_;          \
+                }                                                                \
+                else {                                                           \
+                    int64_t d_ = (int64_t)x_;                                    \
+                    if (mx ? d_ > a_->v.i : d_ < a_->v.i) a_->v.i = d_;          \
+                })
+            GB_ROWS(ROW_MINMAX);
             break;
         }
         case OP_ANY: {
-            for (Py_ssize_t i = j->start; i < j->end; i++) {
-                if (!GB_OK(i)) continue;
-                T x = v[i];
-                if (x != x) continue;
-                cnt[codes[i]]++;
-                ia[codes[i]] += x != 0;
-            }
+#define ROW_ANY(I_, OFF_) GB_ROW_OF(I_, OFF_, a_->n++; a_->v.i += (x_ != 0);)
+            GB_ROWS(ROW_ANY);
             break;
         }
         case OP_FIRST: {
-            for (Py_ssize_t i = j->start; i < j->end; i++) {
-                if (!GB_OK(i)) continue;
-                T x = v[i];
-                if (x != x) continue;
-                if (ia[codes[i]] < 0) ia[codes[i]] = i;
-            }
+#define ROW_FIRST(I_, OFF_) GB_ROW_OF(I_, OFF_, a_->n++; if (a_->v.i < 0) a_->v.i = I_;)
+            GB_ROWS(ROW_FIRST);
             break;
         }
         case OP_LAST: {
-            for (Py_ssize_t i = j->start; i < j->end; i++) {
-                if (!GB_OK(i)) continue;
-                T x = v[i];
-                if (x != x) continue;
-                ia[codes[i]] = i;
-            }
+#define ROW_LAST(I_, OFF_) GB_ROW_OF(I_, OFF_, a_->n++; a_->v.i = I_;)
+            GB_ROWS(ROW_LAST);
             break;
         }
         default:
@@ -851,7 +941,7 @@ gb_agg_worker(void *arg)
     j->flag = flag;
 }
 
-/* Compensated accumulation of a + (hi, -lo) pieces: adds x into (*sum, *comp). */
+/* Compensated accumulation: adds x into (*sum, *comp). */
 static inline void
 gb_kahan_add(double *sum, double *comp, double x)
 {
@@ -861,22 +951,26 @@ gb_kahan_add(double *sum, double *comp, double x)
 }
 
 /* Runs one aggregate over all rows with nthreads threads and merges the partials
- * into out_* (each nc long, owned by the caller; NULL where not needed).
+ * into out_* (each nc long, owned by the caller; NULL where not needed): out_cnt
+ * valid values, out_rows rows, and the result in out_i or out_s.
  * Returns 0, 1 when the flag was raised (integer overflow / infinity seen), or -1 on
  * memory failure (no exception set: called without the GIL). */
 static int
 gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8_t *mask,
              const double *mean, Py_ssize_t n, Py_ssize_t nc, int nthreads,
-             int64_t *out_cnt, int64_t *out_i, double *out_s)
+             int64_t *out_cnt, int64_t *out_rows, int64_t *out_i, double *out_s)
 {
     gb_job jobs[GB_MAXTHREADS];
-    int lanes = (nc <= GB_LANE_CODES && op <= OP_M2) ? 4 : 1;
+    /* first/last keep one lane: the row order within a thread must be preserved */
+    int lanes = (nc <= GB_LANE_CODES && op != OP_FIRST && op != OP_LAST) ? 4 : 1;
     size_t per = (size_t)lanes * (size_t)(nc > 0 ? nc : 1);
-    int need_i = op == OP_ISUM || op == OP_MIN || op == OP_MAX || op == OP_ANY ||
-                 op == OP_FIRST || op == OP_LAST;
-    int need_s = op == OP_FSUM || op == OP_PSUM || op == OP_M2 || op == OP_MIN || op == OP_MAX;
     int isf = vt == VT_F4 || vt == VT_F8;
     int rc = 0;
+    gb_acc init;
+    memset(&init, 0, sizeof(init));
+    if (op == OP_MIN) { if (isf) init.v.f = INFINITY; else init.v.i = INT64_MAX; }
+    if (op == OP_MAX) { if (isf) init.v.f = -INFINITY; else init.v.i = INT64_MIN; }
+    if (op == OP_FIRST || op == OP_LAST) init.v.i = -1;
     memset(jobs, 0, sizeof(jobs));
     for (int t = 0; t < nthreads; t++) {
         gb_job *j = &jobs[t];
@@ -885,62 +979,46 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
         j->start = n * t / nthreads;
         j->end = n * (t + 1) / nthreads;
         j->nc = nc;
-        j->cnt = calloc(per, sizeof(int64_t));
-        if (j->cnt == NULL) { rc = -1; goto done; }
-        if (need_i) {
-            j->iacc = malloc(per * sizeof(int64_t));
-            if (j->iacc == NULL) { rc = -1; goto done; }
-            int64_t init = op == OP_MIN ? INT64_MAX : op == OP_MAX ? INT64_MIN :
-                           (op == OP_FIRST || op == OP_LAST) ? -1 : 0;
-            for (size_t k = 0; k < per; k++) j->iacc[k] = init;
-        }
-        if (need_s) {
-            j->s = malloc(per * sizeof(double));
-            j->c = calloc(per, sizeof(double));
-            if (j->s == NULL || j->c == NULL) { rc = -1; goto done; }
-            double init = op == OP_MIN ? INFINITY : op == OP_MAX ? -INFINITY : 0.0;
-            for (size_t k = 0; k < per; k++) j->s[k] = init;
-        }
+        j->acc = malloc(per * sizeof(gb_acc));
+        if (j->acc == NULL) { rc = -1; goto done; }
+        for (size_t k = 0; k < per; k++) j->acc[k] = init;
     }
     gb_run(gb_agg_worker, jobs, sizeof(gb_job), nthreads);
 
-    /* merge: lanes within each thread, then threads in order */
+    /* merge: lanes within each thread, then threads in row order */
     for (Py_ssize_t g = 0; g < nc; g++) {
-        int64_t cn = 0, iv = 0;
-        double sv = 0.0, cv = 0.0;
+        int64_t cn = 0, rows = 0, iv = init.v.i;
+        double sv = (op == OP_MIN || op == OP_MAX) && isf ? init.v.f : 0.0, cv = 0.0;
         int have = 0;
-        if (op == OP_MIN) { iv = INT64_MAX; sv = INFINITY; }
-        if (op == OP_MAX) { iv = INT64_MIN; sv = -INFINITY; }
-        if (op == OP_FIRST || op == OP_LAST) iv = -1;
         for (int t = 0; t < nthreads; t++) {
-            gb_job *j = &jobs[t];
             for (int l = 0; l < lanes; l++) {
-                size_t a = (size_t)l * (size_t)nc + (size_t)g;
-                cn += j->cnt[a];
+                const gb_acc *a = &jobs[t].acc[(size_t)l * (size_t)nc + (size_t)g];
+                cn += a->n;
+                rows += a->rows;
                 switch (op) {
                 case OP_FSUM:
                 case OP_M2:
-                    gb_kahan_add(&sv, &cv, j->s[a]);
-                    gb_kahan_add(&sv, &cv, -j->c[a]);
+                    gb_kahan_add(&sv, &cv, a->v.f);
+                    gb_kahan_add(&sv, &cv, -a->c);
                     break;
-                case OP_PSUM: sv += j->s[a]; break;
+                case OP_PSUM: sv += a->v.f; break;
                 case OP_ISUM:
                 case OP_ANY:
-                    if (__builtin_add_overflow(iv, j->iacc[a], &iv)) rc = 1;
+                    if (__builtin_add_overflow(iv, a->v.i, &iv)) rc = 1;
                     break;
                 case OP_MIN:
-                    if (isf) { if (j->s[a] < sv) sv = j->s[a]; }
-                    else if (j->iacc[a] < iv) iv = j->iacc[a];
+                    if (isf) { if (a->v.f < sv) sv = a->v.f; }
+                    else if (a->v.i < iv) iv = a->v.i;
                     break;
                 case OP_MAX:
-                    if (isf) { if (j->s[a] > sv) sv = j->s[a]; }
-                    else if (j->iacc[a] > iv) iv = j->iacc[a];
+                    if (isf) { if (a->v.f > sv) sv = a->v.f; }
+                    else if (a->v.i > iv) iv = a->v.i;
                     break;
                 case OP_FIRST:
-                    if (!have && j->iacc[a] >= 0) { iv = j->iacc[a]; have = 1; }
+                    if (!have && a->v.i >= 0) { iv = a->v.i; have = 1; }
                     break;
                 case OP_LAST:
-                    if (j->iacc[a] >= 0) iv = j->iacc[a];
+                    if (a->v.i >= 0) iv = a->v.i;
                     break;
                 default:
                     break;
@@ -948,17 +1026,13 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
             }
         }
         if (out_cnt) out_cnt[g] = cn;
+        if (out_rows) out_rows[g] = rows;
         if (out_i) out_i[g] = iv;
         if (out_s) out_s[g] = sv;
     }
-    for (int t = 0; t < nthreads; t++) if (jobs[t].flag) rc = rc < 0 ? rc : 1;
+    for (int t = 0; t < nthreads; t++) if (jobs[t].flag && rc == 0) rc = 1;
 done:
-    for (int t = 0; t < nthreads; t++) {
-        free(jobs[t].cnt);
-        free(jobs[t].iacc);
-        free(jobs[t].s);
-        free(jobs[t].c);
-    }
+    for (int t = 0; t < nthreads; t++) free(jobs[t].acc);
     return rc;
 }
 
@@ -1156,7 +1230,7 @@ gb_quantile(PyObject *self, PyObject *args)
             int64_t *tc = curs + (size_t)t * (size_t)(nc + 1);
             int vsz = vt == VT_B ? 1 : (vt == VT_I4 || vt == VT_F4) ? 4 : 8;
             if (gb_aggregate(OP_COUNT, vt, codes + s0, (const char *)vals + (size_t)s0 * vsz,
-                             mask ? mask + s0 : NULL, NULL, s1 - s0, nc, 1, tc, NULL, NULL) < 0)
+                             mask ? mask + s0 : NULL, NULL, s1 - s0, nc, 1, tc, NULL, NULL, NULL) < 0)
                 failed = 1;
         }
         if (!failed) {
@@ -1230,13 +1304,13 @@ static const char *const gb_op_names[] = {
 };
 
 /* _gb_agg(codes, ncodes, op, values, valid, nthreads, mean=None)
- *   -> (result, count int64, flag)
+ *   -> (result, count int64, rows int64, flag)
  * op: size (values ignored; may be None), count, sum (float compensated sum; flag set
  * when an infinity was seen), psum (plain float sum), isum (int64 sum; flag set on
  * overflow), m2 (sum of squared deviations from `mean`), min, max (float64 result for
  * float input, int64 otherwise), any (number of nonzero values), first, last (row
  * index of the first/last valid value, -1 if none).  `count` is the number of valid
- * non-NaN values per code (rows per code for size). */
+ * non-NaN values per code, `rows` the number of rows per code (the group sizes). */
 static PyObject *
 gb_agg(PyObject *self, PyObject *args)
 {
@@ -1252,7 +1326,7 @@ gb_agg(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "unknown aggregate %s", opname);
         return NULL;
     }
-    PyArrayObject *ca = NULL, *va = NULL, *ma = NULL, *ra = NULL, *na = NULL, *mua = NULL;
+    PyArrayObject *ca = NULL, *va = NULL, *ma = NULL, *ra = NULL, *na = NULL, *mua = NULL, *sa = NULL;
     PyObject *res = NULL;
     int vt = VT_F8;
     ca = gb_codes(co, nc);
@@ -1288,21 +1362,23 @@ gb_agg(PyObject *self, PyObject *args)
         rtype = NPY_FLOAT64;
     ra = gb_zeros(nc, rtype);
     na = gb_zeros(nc, NPY_INT64);
-    if (ra == NULL || na == NULL) goto error;
+    sa = gb_zeros(nc, NPY_INT64);
+    if (ra == NULL || na == NULL || sa == NULL) goto error;
     nthreads = gb_nthreads(nthreads, n);
     int rc;
     int64_t *ri = rtype == NPY_INT64 ? PyArray_DATA(ra) : NULL;
     double *rs = rtype == NPY_FLOAT64 ? PyArray_DATA(ra) : NULL;
     Py_BEGIN_ALLOW_THREADS
     rc = gb_aggregate(op, vt, PyArray_DATA(ca), vals, mask, mean, n, nc, nthreads,
-                      PyArray_DATA(na), ri, rs);
+                      PyArray_DATA(na), PyArray_DATA(sa), ri, rs);
     Py_END_ALLOW_THREADS
     if (rc < 0) {
         PyErr_NoMemory();
         goto error;
     }
-    res = Py_BuildValue("(OOi)", (PyObject *)ra, (PyObject *)na, rc);
+    res = Py_BuildValue("(OOOi)", (PyObject *)ra, (PyObject *)na, (PyObject *)sa, rc);
 error:
+    Py_XDECREF(sa);
     Py_XDECREF(ca);
     Py_XDECREF(va);
     Py_XDECREF(ma);
@@ -1349,9 +1425,9 @@ static PyMethodDef gb_functions[] = {
     {"_gb_combine", gb_combine, METH_VARARGS,
      "_gb_combine(c1, n1, c2, n2, hash) -> (codes, ncodes, uniques)"},
     {"_gb_explode", gb_explode, METH_VARARGS,
-     "_gb_explode(row_codes, offsets, items, valid, empty_code) -> (rows, item_codes)"},
+     "_gb_explode(row_codes, n_other, offsets, items, valid, nl, empty_code, want_rows) -> (codes, rows)"},
     {"_gb_agg", gb_agg, METH_VARARGS,
-     "_gb_agg(codes, ncodes, op, values, valid, nthreads, mean=None) -> (result, count, flag)"},
+     "_gb_agg(codes, ncodes, op, values, valid, nthreads, mean=None) -> (result, count, rows, flag)"},
     {"_gb_quantile", gb_quantile, METH_VARARGS,
      "_gb_quantile(codes, ncodes, values, valid, qs, nthreads, median) -> (result, count)"},
     {"_gb_first_rows", gb_first_rows, METH_VARARGS,

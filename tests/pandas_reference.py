@@ -28,7 +28,7 @@ Conventions
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, NamedTuple, Union
+from typing import NamedTuple, Union
 
 import numpy as np
 import pandas as pd
@@ -459,9 +459,6 @@ def report(frames: dict[str, pd.DataFrame], year: int = 2020,
         for p in ("facebook", "instagram", "snapchat", "wechat"):
             out[f"platform_{who}_{p}"] = platform_share(c, v, year, p, minor)
     return out
-
-
-Statistic = Callable[..., Union[int, Share]]
 
 
 # ---------------------------------------------------------------------------------

@@ -142,3 +142,13 @@ def test_read_dataset_missing_files(tmp_path):
 def test_sensitive_flag_and_repr():
     ds = ts.Dataset(**synthetic_frames(0, 0.05), sensitive=True, name="x")
     assert ds.sensitive and "sensitive" in repr(ds) and "'x'" in repr(ds)
+
+
+def test_na_is_a_citizenship_not_a_missing_value(tmp_path):
+    folder = tmp_path / "na"
+    shutil.copytree(sample_dir(), folder)
+    vics = pd.read_csv(folder / "victims.csv", dtype=str, keep_default_na=False)
+    vics.loc[0, "citizenship"] = "NA"
+    vics.to_csv(folder / "victims.csv", index=False)
+    ds = ts.read_dataset(folder)
+    assert ds.victims["citizenship"].to_pylist()[0] == "NA"

@@ -13,8 +13,10 @@ Quick tour
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .table import TYPES, Column, Table
 from ._groupby import crosstab, group_by, month, value_counts, year
+from ._csv import read_csv
+from .errors import ParseError, ParseWarning
+from .table import TYPES, Column, Table
 from .dataset import Dataset, read_dataset, schema, validate
 from . import stats
 from .report import Report, report
@@ -26,6 +28,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "__version__", "group_by", "value_counts", "crosstab", "year", "month",
-           "Dataset", "read_dataset", "validate", "schema", "stats",
-           "report", "Report", "datasets", "load_sample"]
+__all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "ParseError", "ParseWarning",
+           "group_by", "value_counts", "crosstab", "year", "month",
+           "Dataset", "read_dataset", "validate", "schema", "stats", "report", "Report",
+           "datasets", "load_sample"]

@@ -293,7 +293,7 @@ def _encode_string(name: str, col: _Col, dropna: bool) -> _Key:
     codes, ncodes, first_rows, nullcode = _core._gb_encode_str(
         col.offsets, col.values, col.valid, dropna)
     uq = _decode_strings(col, first_rows)
-    order = np.argsort(uq.astype(str), kind="stable") if len(uq) else np.zeros(0, np.int64)
+    order = np.array(sorted(range(len(uq)), key=uq.__getitem__), dtype=np.int64)
     rank = np.empty(ncodes, dtype=np.int64)
     rank[order] = np.arange(len(uq))
     if nullcode >= 0:
@@ -432,7 +432,8 @@ class GroupByResult:
             cells = []
             for name, v in self._columns.items():
                 x = v[i]
-                cells.append(f"{name}={x!r}" if not isinstance(x, np.ndarray) else f"{name}={list(x)}")
+                x = x.tolist() if isinstance(x, (np.ndarray, np.generic)) else x
+                cells.append(f"{name}={x!r}")
             lines.append("  " + ", ".join(cells))
         if n > show:
             lines.append(f"  ... ({n - show} more)")
@@ -515,6 +516,7 @@ class GroupBy:
 
     # ---- step 1: codes ---------------------------------------------------
     def _prepare(self) -> None:
+        """Step 1: dense codes for the rows (sizes and group order come later)."""
         if self._prepared:
             return
         n, dropna = self._n, self._dropna
@@ -526,74 +528,131 @@ class GroupBy:
         if len(lists) > 1:
             raise ValueError("at most one list<category> key can be exploded")
         self._rows: np.ndarray | None = None
-        keys: list[_Key]
+        self._exploded = False
+        where = self._where
         if lists:
             li = lists[0]
             lcol = encoded[li][1]
-            sel = np.zeros(n, dtype=np.int32)
-            if self._where is not None:
-                sel[~self._where] = -1
+            others = [k for i, (k, _) in enumerate(encoded) if i != li]
+            # combine the other keys on the original rows, then explode the list into
+            # the last radix digit; key_pos maps combination order back to key order
+            if others:
+                codes, ncodes, dec = self._combine(others, n)
+            else:
+                codes, ncodes, dec = np.zeros(n, np.int32), 1, (lambda c: [])
+            if where is not None:
+                codes = np.where(where, codes, np.int32(-1)).astype(np.int32)
+            nl = len(lcol.categories) + (0 if dropna else 1)
             empty = -1 if dropna else len(lcol.categories)
-            rows, items = _core._gb_explode(sel, lcol.offsets, lcol.values, lcol.valid, empty)
-            self._rows = rows
-            keys = []
-            for i, (k, _) in enumerate(encoded):
-                if i == li:
-                    keys.append(_list_key(names[i], lcol, items, dropna))
-                else:
-                    k.codes = np.ascontiguousarray(np.take(k.codes, rows))
-                    keys.append(k)
-            where = None
+            lkey = _list_key(names[li], lcol, None, dropna)
+            row_codes = codes
+            if ncodes * nl < 2**31:
+                # the list key is the last radix digit of the exploded codes
+                codes, _ = _core._gb_explode(codes, ncodes, lcol.offsets, lcol.values, lcol.valid,
+                                             nl, empty, False)
+                ncodes_all = ncodes * nl
+
+                def decode(c: np.ndarray, dec=dec, nl=nl) -> list[np.ndarray]:
+                    c = np.asarray(c, dtype=np.int64)
+                    return dec(c // nl) + [c % nl]
+            else:
+                # too many combinations for one radix code: explode, then hash-combine
+                items, rows = _core._gb_explode(np.where(codes >= 0, 0, -1).astype(np.int32), 1,
+                                                lcol.offsets, lcol.values, lcol.valid, nl, empty, True)
+                self._rows = rows
+                base = np.ascontiguousarray(np.take(codes, rows))
+                codes, ncodes_all, uq = _core._gb_combine(base, ncodes, items, nl, True)
+
+                def decode(c: np.ndarray, dec=dec, nl=nl, uq=uq) -> list[np.ndarray]:
+                    r = uq[np.asarray(c, dtype=np.int64)]
+                    return dec(r // nl) + [r % nl]
+            # the source row of each exploded element, computed when a value is aggregated
+            self._explode_args = (row_codes, lcol, nl, empty)
+            self._exploded = True
+            keys = others + [lkey]
+            order_keys = list(range(len(others)))
+            order_keys.insert(li, len(others))
+            self._key_pos = order_keys           # key i of the user's list is keys[order_keys[i]]
+            codes = np.ascontiguousarray(codes, dtype=np.int32)
+            ncodes = ncodes_all
         else:
             keys = [k for k, _ in encoded]
-            where = self._where
-        nrows = n if self._rows is None else len(self._rows)
+            codes, ncodes, decode = self._combine(keys, n)
+            self._key_pos = list(range(len(keys)))
+            if where is not None:
+                codes = np.where(where, codes, np.int32(-1)).astype(np.int32, copy=False)
+            codes = np.ascontiguousarray(codes, dtype=np.int32)
+        self._codes, self._ncodes = codes, ncodes
+        self._decode = decode
+        self._keys = keys
+        self._sizes_cs: np.ndarray | None = None
+        self._prepared = True
 
-        # combine the keys left to right; parts[i] maps a combined code to key i's code
+    def _combine(self, keys: list[_Key], nrows: int
+                 ) -> tuple[np.ndarray, int, Callable[[np.ndarray], list[np.ndarray]]]:
+        """Combine keys left to right into one code; the decoder maps codes back to parts."""
         codes, ncodes = keys[0].codes, keys[0].ncodes
-        decoders: list[Callable[[np.ndarray], list[np.ndarray]]] = [lambda c: [c]]
+        self._sorted_codes = all(k.rank is None for k in keys)
+
+        def first(c: np.ndarray) -> list[np.ndarray]:
+            return [np.asarray(c, dtype=np.int64)]
+        dec: Callable[[np.ndarray], list[np.ndarray]] = first
         for k in keys[1:]:
-            prev = decoders[-1]
             nb = k.ncodes
             product = ncodes * nb
             use_hash = product > max(_RADIX_MIN, nrows) or product >= 2**31
             codes, ncodes, uniques = _core._gb_combine(codes, ncodes, k.codes, nb, use_hash)
             if uniques is None:
-                def dec(c: np.ndarray, prev=prev, nb=nb) -> list[np.ndarray]:
+                def dec(c: np.ndarray, prev=dec, nb=nb) -> list[np.ndarray]:
                     c = np.asarray(c, dtype=np.int64)
                     return prev(c // nb) + [c % nb]
             else:
-                def dec(c: np.ndarray, prev=prev, nb=nb, uq=uniques) -> list[np.ndarray]:
+                self._sorted_codes = False
+
+                def dec(c: np.ndarray, prev=dec, nb=nb, uq=uniques) -> list[np.ndarray]:
                     r = uq[np.asarray(c, dtype=np.int64)]
                     return prev(r // nb) + [r % nb]
-            decoders.append(dec)
-        if where is not None:
-            codes = np.where(where, codes, np.int32(-1)).astype(np.int32, copy=False)
-        codes = np.ascontiguousarray(codes, dtype=np.int32)
+        return codes, ncodes, dec
 
-        _, sizes, _ = _core._gb_agg(codes, ncodes, "size", None, None, self._nthreads)
+    def _finish(self) -> None:
+        """Observed groups, their order, and the key columns (after the aggregates ran)."""
+        if self._sizes_cs is None:
+            _, _, self._sizes_cs, _ = _core._gb_agg(self._codes, self._ncodes, "size", None, None,
+                                                    self._nthreads)
+        sizes = self._sizes_cs
         obs = np.flatnonzero(sizes)
-        parts = decoders[-1](obs)
+        parts = self._decode(obs)
+        keys = self._keys
         if self._sort:
-            sortkeys = [k.rank[p] if k.rank is not None else p for k, p in zip(keys, parts)]
-            order = np.lexsort(sortkeys[::-1]) if len(obs) else np.zeros(0, np.int64)
+            if self._exploded or not self._sorted_codes:
+                # radix codes of sorted keys are already in key order; otherwise sort
+                sortkeys = [keys[p].rank[parts[p]] if keys[p].rank is not None else parts[p]
+                            for p in self._key_pos]
+                order = np.lexsort(sortkeys[::-1]) if len(obs) else np.zeros(0, np.int64)
+            else:
+                order = None
         else:
-            first = _core._gb_first_rows(codes, ncodes)
+            first = _core._gb_first_rows(self._codes, self._ncodes)
             order = np.argsort(first[obs], kind="stable")
-        obs = obs[order]
-        parts = [p[order] for p in parts]
-        self._codes, self._ncodes, self._obs = codes, ncodes, obs
+        if order is not None:
+            obs = obs[order]
+            parts = [p[order] for p in parts]
+        self._obs = obs
         self._sizes = sizes[obs]
-        self._keys = keys
-        self._parts = parts
-        self._key_columns = {k.name: k.labels(p) for k, p in zip(keys, parts)}
-        self._categories = {k.name: k.categories for k in keys if k.kind == "category"}
-        self._prepared = True
+        self._parts = [parts[p] for p in self._key_pos]
+        ordered = [keys[p] for p in self._key_pos]
+        self._ordered_keys = ordered
+        self._key_columns = {k.name: k.labels(p) for k, p in zip(ordered, self._parts)}
+        self._categories = {k.name: k.categories for k in ordered if k.kind == "category"}
 
     # ---- step 2: aggregates -----------------------------------------------
     def _value_col(self, name: str) -> _Col:
         col = _get(self._data, name)
-        if self._rows is not None:
+        if self._exploded:
+            if self._rows is None:
+                row_codes, lcol, nl, empty = self._explode_args
+                _, self._rows = _core._gb_explode(np.where(row_codes >= 0, 0, -1).astype(np.int32), 1,
+                                                  lcol.offsets, lcol.values, lcol.valid, nl, empty, True)
             rows = self._rows
             if col.offsets is not None:
                 raise TypeError(f"column {name!r}: a {col.kind} column cannot be aggregated "
@@ -606,42 +665,53 @@ class GroupBy:
     def _run(self, op: str, vals: Any, valid: np.ndarray | None, mean: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray, int]:
         if mean is None:
-            return _core._gb_agg(self._codes, self._ncodes, op, vals, valid, self._nthreads)
-        return _core._gb_agg(self._codes, self._ncodes, op, vals, valid, self._nthreads, mean)
+            res, cnt, rows, flag = _core._gb_agg(self._codes, self._ncodes, op, vals, valid,
+                                                 self._nthreads)
+        else:
+            res, cnt, rows, flag = _core._gb_agg(self._codes, self._ncodes, op, vals, valid,
+                                                 self._nthreads, mean)
+        if self._sizes_cs is None:
+            self._sizes_cs = rows
+        return res, cnt, flag
 
-    def _one(self, out_name: str, column: str, func: str, q: Any) -> np.ndarray:
+    def _one(self, out_name: str, column: str, func: str, q: Any
+             ) -> Callable[[np.ndarray], np.ndarray]:
+        """Runs one aggregate over all codes; returns a function of the observed codes."""
         col = self._value_col(column)
-        obs = self._obs
         kind = col.kind
+
+        def plain(a: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+            return lambda obs: a[obs]
+
         if func == "size":
-            return self._sizes.copy()
+            return lambda obs: self._sizes_cs[obs]
         if func == "count":
             if col.valid is None and kind not in ("float64",):
-                return self._sizes.copy()
+                return lambda obs: self._sizes_cs[obs]
             vals = col.values if col.offsets is None else col.valid
             _, cnt, _ = self._run("count", vals, col.valid)
-            return cnt[obs]
+            return plain(cnt)
         if func == "nunique":
-            return self._nunique(col)
+            return plain(self._nunique(col))
         if func in ("first", "last"):
             vals = col.values if col.offsets is None else (col.valid if col.valid is not None
                                                              else np.ones(len(col), bool))
             rows, _, _ = self._run(func, vals, col.valid)
-            return _take_rows(col, rows[obs])
+            return lambda obs: _take_rows(col, rows[obs])
         if kind not in _NUMERIC and not (kind == "date" and func in ("min", "max")):
             raise TypeError(f"{out_name}: cannot compute {func} of {kind} column {column!r}")
         v, m = col.values, col.valid
         if func == "sum":
             if kind == "float64":
-                return self._fsum(v, m)[0][obs]
+                return plain(self._fsum(v, m)[0])
             res, _, overflow = self._run("isum", v, m)
             if overflow:
                 raise OverflowError(f"{out_name}: the int64 sum of {column!r} overflows")
-            return res[obs]
+            return plain(res)
         if func == "mean":
             s, cnt = self._fsum(v, m)
             with np.errstate(invalid="ignore", divide="ignore"):
-                return (s / np.where(cnt == 0, np.nan, cnt))[obs]
+                return plain(s / np.where(cnt == 0, np.nan, cnt))
         if func in ("var", "std"):
             s, cnt = self._fsum(v, m)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -649,8 +719,7 @@ class GroupBy:
                 m2, _, _ = self._run("m2", v, m, np.ascontiguousarray(mu))
                 var = m2 / np.where(cnt <= 1, np.nan, cnt - 1)
                 var[~np.isfinite(mu)] = np.nan
-            var = var[obs]
-            return np.sqrt(var) if func == "std" else var
+            return plain(np.sqrt(var) if func == "std" else var)
         if func in ("median", "quantile"):
             if func == "median":
                 qs = np.array([0.5])
@@ -662,29 +731,31 @@ class GroupBy:
                     raise ValueError(f"{out_name}: quantiles must lie in [0, 1], got {qs.tolist()}")
             res, _ = _core._gb_quantile(self._codes, self._ncodes, v, m, qs, self._nthreads,
                                         func == "median")
-            res = res[obs]
             if func == "median" or np.ndim(q) == 0:
-                return res[:, 0]
+                return plain(res[:, 0])
             self._quantiles[out_name] = qs.tolist()
-            return res
+            return plain(res)
         if func in ("any", "all"):
             nz, cnt, _ = self._run("any", v, m)
-            return (nz > 0)[obs] if func == "any" else (nz == cnt)[obs]
+            return plain(nz > 0) if func == "any" else plain(nz == cnt)
         if func in ("min", "max"):
             res, cnt, _ = self._run(func, v, m)
-            res, cnt = res[obs], cnt[obs]
             missing = cnt == 0
-            if kind == "float64":
-                res[missing] = np.nan
-                return res
-            if kind == "date":
-                out = res.astype("datetime64[D]")
-                out[missing] = np.datetime64("NaT")
+
+            def finish(obs: np.ndarray) -> np.ndarray:
+                r, miss = res[obs], missing[obs]
+                if kind == "float64":
+                    r[miss] = np.nan
+                    return r
+                if kind == "date":
+                    out = r.astype("datetime64[D]")
+                    out[miss] = np.datetime64("NaT")
+                    return out
+                out = r.astype(v.dtype)
+                if miss.any():
+                    return np.ma.MaskedArray(out, mask=miss)
                 return out
-            out = res.astype(v.dtype)
-            if missing.any():
-                return np.ma.MaskedArray(out, mask=missing)
-            return out
+            return finish
         raise ValueError(f"{out_name}: unknown function {func!r}; use one of {', '.join(FUNCS)}")
 
     def _fsum(self, v: np.ndarray, m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -708,12 +779,12 @@ class GroupBy:
         product = nc * nv
         if product <= max(_RADIX_MIN, len(vcodes)) and product < 2**31:
             pair, npair, _ = _core._gb_combine(self._codes, nc, vcodes, nv, False)
-            _, present, _ = _core._gb_agg(pair, npair, "size", None, None, self._nthreads)
+            _, _, present, _ = _core._gb_agg(pair, npair, "size", None, None, self._nthreads)
             per = (present.reshape(nc, nv) > 0).sum(axis=1) if nv else np.zeros(nc, np.int64)
         else:
             _, _, uniques = _core._gb_combine(self._codes, nc, vcodes, nv, True)
             per = np.bincount(uniques // nv, minlength=nc)
-        return per.astype(np.int64)[self._obs]
+        return per.astype(np.int64)
 
     # ---- public ------------------------------------------------------------
     def agg(self, **named: Any) -> GroupByResult:
@@ -740,11 +811,17 @@ class GroupBy:
             specs.append((out, col, func, q))
         self._prepare()
         self._quantiles: dict[str, list[float]] = {}
-        cols = dict(self._key_columns)
+        pending = {}
         for out, col, func, q in specs:
+            if out in pending:
+                raise ValueError(f"output name {out!r} is used twice")
+            pending[out] = self._one(out, col, func, q)
+        self._finish()
+        cols = dict(self._key_columns)
+        for out, fin in pending.items():
             if out in cols:
                 raise ValueError(f"output name {out!r} is already used (keys: {list(self._key_columns)})")
-            cols[out] = self._one(out, col, func, q)
+            cols[out] = fin(self._obs)
         res = GroupByResult(cols, list(self._key_columns), self._categories)
         res._quantiles = self._quantiles  # type: ignore[attr-defined]
         return res
@@ -752,6 +829,7 @@ class GroupBy:
     def size(self, name: str = "size") -> GroupByResult:
         """Rows per group, as an int64 column called `name`."""
         self._prepare()
+        self._finish()
         cols = dict(self._key_columns)
         if name in cols:
             raise ValueError(f"output name {name!r} is a key name")
@@ -836,11 +914,12 @@ def crosstab(data: Any, row_key: Any, col_key: Any, dropna: bool = True, where: 
     gb = GroupBy(data, [row_key, col_key], dropna=dropna, sort=True, where=where, threads=threads)
     gb._prepare()
     axes = []
-    for key, part in zip(gb._keys, gb._parts):
+    gb._finish()
+    for key, part in zip(gb._ordered_keys, gb._parts):
         rank = key.rank[part] if key.rank is not None else part
         _, first, inv = np.unique(rank, return_index=True, return_inverse=True)
         axes.append((key.labels(part[first]), inv.reshape(-1)))
     (rlab, ri), (clab, ci) = axes
     counts = np.zeros((len(rlab), len(clab)), dtype=np.int64)
     np.add.at(counts, (ri, ci), gb._sizes)
-    return Crosstab(rlab, clab, counts, gb._keys[0].name, gb._keys[1].name)
+    return Crosstab(rlab, clab, counts, gb._ordered_keys[0].name, gb._ordered_keys[1].name)

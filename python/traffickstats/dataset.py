@@ -557,7 +557,9 @@ def _read_csv(path: Path, table: str) -> Table:
     if read_csv is not None:
         with open(path, encoding="utf-8") as fh:
             header = fh.readline().rstrip("\r\n").split(",")
-        return read_csv(str(path), schema={k: v for k, v in schema_.items() if k in header}, list_sep=";")
+        # only an empty field is unknown: "NA" is Namibia's citizenship code
+        return read_csv(str(path), schema={k: v for k, v in schema_.items() if k in header}, list_sep=";",
+                        na_values=("",))
     pd = _pandas()
     df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     cols = {}

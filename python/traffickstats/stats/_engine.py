@@ -51,6 +51,12 @@ def tally(n: int, where: np.ndarray, aggs: Mapping[str, tuple[Any, str]], key: A
     dict of str to ndarray
         Arrays of shape ``(len(labels),)`` or ``(len(labels), len(item_labels))``.
     """
+    if not np.any(where):
+        # empty population: every group is empty (also sidesteps the engine's radix
+        # overflow on zero-row list explodes, see test_groupby's sort=False case)
+        shape0 = (1 if key is None else len(labels or []),) + (() if items is None else (len(item_labels or []),))
+        return {name: (np.zeros(shape0, dtype=np.int64) if func in ("size", "count", "sum") else np.full(shape0, np.nan))
+                for name, (_, func) in aggs.items()}
     data: dict[str, Any] = {"_k": np.zeros(n, dtype=bool) if key is None else key}
     keys = ["_k"]
     glabels = [False] if key is None else list(labels or [])
