@@ -286,3 +286,10 @@ def test_readme_first_command_prints_the_sample_report(cli_text):
     assert "synthetic" in quick[:quick.index("## ", 3)].lower()
     # the command after the install is the one whose output the tests above check
     assert first.split(" && ", 1)[1].split()[1:] == ["report", "--sample", "--year", "2020"]
+
+
+def test_datasets_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(ts.datasets, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0

@@ -50,8 +50,8 @@ def synthetic(seed: int = 0, scale: float = 1) -> "Dataset":
     --------
     >>> import traffickstats as ts
     >>> ds = ts.datasets.synthetic(seed=0)
-    >>> ts.report(ds, year=2020).to_frame().set_index("statistic").loc["new_cases", "estimate"]
-    165.0
+    >>> int(ts.stats.new_cases(ds, 2020)["count"].iloc[0])
+    165
     """
     from ..dataset import Dataset
 
