@@ -293,3 +293,13 @@ def test_datasets_docstring_examples_run():
 
     result = doctest.testmod(ts.datasets, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_import_stays_numpy_only():
+    """traffickstats.datasets (pandas) loads on first use, not at import."""
+    code = ("import sys, traffickstats as ts; assert 'traffickstats.datasets' not in sys.modules; "
+            "ts.datasets; assert 'traffickstats.datasets' in sys.modules; assert callable(ts.load_sample)")
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
