@@ -196,3 +196,28 @@ def test_min_cell_none_changes_nothing():
     out = D.apply_min_cell(frames, None)
     for a, b in zip(frames, out):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_statistics_take_min_cell_and_sensitive_datasets_default_to_11():
+    import traffickstats as ts
+    from traffickstats import stats as S
+    from traffickstats.datasets import synthetic_frames
+
+    frames = synthetic_frames(0, 1)
+    ds = ts.Dataset(**frames, sensitive=True)
+    plain = S.new_cases(ds, 2020, by="state", min_cell=0)
+    prot = S.new_cases(ds, 2020, by="state")  # sensitive: k = 11
+    shown = prot["count"].dropna()
+    assert not ((shown >= 1) & (shown < 11)).any()
+    small = plain[(plain["count"] >= 1) & (plain["count"] < 11)]
+    assert len(small) and prot.loc[small.index, "suppressed"].all()
+    # the attacker knows the published states and the national total (the margin)
+    hidden = list(prot.index[prot["suppressed"]])
+    eq = {("total",): 0.0}
+    eq.update({i: -1.0 for i in hidden})
+    rec = recoverable([{i: -1.0 for i in hidden}], hidden)
+    assert not any(rec.values())
+    share = S.minor_share(ds, 2020, by="case_type", min_cell=11)
+    assert list(share.columns[-1:]) == ["suppressed"]
+    # off explicitly
+    assert not S.new_cases(ds, 2020, by="state", min_cell=0)["suppressed"].any()

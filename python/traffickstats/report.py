@@ -119,11 +119,12 @@ class Report:
 
     def _compute(self) -> dict[str, Any]:
         ds, years = self.dataset, sorted({self.compare_to, self.year})
-        kw = {"method": self.method, "level": self.level}
+        # suppression is applied once below, to the report as one publication
+        kw = {"method": self.method, "level": self.level, "min_cell": 0}
         f: dict[str, Any] = {}
         for name in ("new_cases", "active_cases", "new_defendants", "active_defendants", "convicted",
                      "life_sentences", "victims_in_active_cases"):
-            f[name] = getattr(S, name)(ds, years)
+            f[name] = getattr(S, name)(ds, years, min_cell=0)
         for name in ("active_sex_share", "gang_led_share", "multi_agency_share", "identified_by_share",
                      "conviction_rate", "plea_share", "restitution_share", "minor_share", "female_share",
                      "us_citizen_share", "recruited_online_share", "relationship_share", "coercion_share"):
@@ -131,7 +132,7 @@ class Report:
         f["platform_share"] = S.platform_share(ds, years, **kw)
         f["platform_share_minors"] = S.platform_share(ds, years, minor=True, **kw)
         f["platform_share_adults"] = S.platform_share(ds, years, minor=False, **kw)
-        f["sentences"] = S.sentences(ds, years)
+        f["sentences"] = S.sentences(ds, years, min_cell=0)
         counts, share = S.cumulative(ds, self.since, self.year, **kw)
         f["cumulative_counts"] = counts
         f["cumulative_sex_online_share"] = share
@@ -388,7 +389,7 @@ class Report:
         fig = Figure(figsize=(15, 4.8), layout="constrained")
         ax1, ax2, ax3 = fig.subplots(1, 3)
         for name in ("new_cases", "active_cases", "new_defendants", "convicted"):
-            fr = getattr(S, name)(ds, years)
+            fr = getattr(S, name)(ds, years, min_cell=0)
             if self.min_cell:
                 fr = S.apply_min_cell([fr], self.min_cell)[0]
             vals = fr["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)

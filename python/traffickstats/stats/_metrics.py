@@ -241,6 +241,33 @@ def _flag(col: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(col.values).astype(bool) & valid, valid
 
 
+# --------------------------------------------------------------------------- disclosure hook
+
+
+def _protected(fn: Any) -> Any:
+    """Give a statistic a ``min_cell=`` keyword (default: 11 for a sensitive dataset)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ds: Dataset, *args: Any, min_cell: int | None = None, **kwargs: Any) -> Any:
+        out = fn(ds, *args, **kwargs)
+        k = (11 if getattr(ds, "sensitive", False) else 0) if min_cell is None else int(min_cell)
+        if not k:
+            return out
+        from .disclosure import apply_min_cell
+
+        if isinstance(out, tuple):
+            return tuple(apply_min_cell(list(out), k))
+        return apply_min_cell([out], k)[0]
+    wrapper.__doc__ = (fn.__doc__ or "") + """
+    min_cell : int, optional
+        Withhold counts 1..min_cell-1 and what would reveal them (see
+        :mod:`traffickstats.stats.disclosure`).  Default: 11 when the dataset is
+        marked ``sensitive=True``, otherwise off; 0 switches it off.
+    """
+    return wrapper
+
+
 # --------------------------------------------------------------------------- counts
 
 
@@ -255,6 +282,7 @@ def _counts(stat: str, ds: Dataset, year: Any, by: str | None, table: str, pop_o
     return _count_frame(stat, rows, by, labels)
 
 
+@_protected
 def new_cases(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Criminal cases filed in the year.
 
@@ -274,34 +302,40 @@ def new_cases(ds: Dataset, year: Any, by: str | None = None) -> Any:
     return _counts("new_cases", ds, year, by, "cases", lambda p, y: p.new_cases(y))
 
 
+@_protected
 def active_cases(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Criminal cases active in the year: filed on or before 31 Dec and not closed
     before 1 Jan (still open, or closed during the year).  See :func:`new_cases`."""
     return _counts("active_cases", ds, year, by, "cases", lambda p, y: p.active_cases(y))
 
 
+@_protected
 def new_defendants(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Defendants in criminal cases charged in the year.  See :func:`new_cases`."""
     return _counts("new_defendants", ds, year, by, "defendants", lambda p, y: p.new_defendants(y))
 
 
+@_protected
 def active_defendants(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Defendants in criminal cases charged on or before 31 Dec whose outcome is
     pending or dated on or after 1 Jan.  See :func:`new_cases`."""
     return _counts("active_defendants", ds, year, by, "defendants", lambda p, y: p.active_defendants(y))
 
 
+@_protected
 def convicted(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Defendants in criminal cases convicted (plea or trial conviction) with the
     outcome dated in the year.  See :func:`new_cases`."""
     return _counts("convicted", ds, year, by, "defendants", lambda p, y: p.convicted(y))
 
 
+@_protected
 def victims_in_active_cases(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Victims whose case is a criminal case active in the year.  See :func:`new_cases`."""
     return _counts("victims_in_active_cases", ds, year, by, "victims", lambda p, y: p.to_vic(p.active_cases(y)))
 
 
+@_protected
 def life_sentences(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Defendants convicted in the year who received a life sentence."""
     def pop(p: _Prep, y: int) -> np.ndarray:
@@ -324,6 +358,7 @@ def _shares(stat: str, ds: Dataset, year: Any, by: str | None, table: str, parts
     return _share_frame(stat, rows, by, labels, None, method, level)
 
 
+@_protected
 def conviction_rate(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                     level: float = 0.95) -> Any:
     """Convicted / (convicted + acquitted + dismissed), all with the outcome dated in
@@ -344,6 +379,7 @@ def conviction_rate(ds: Dataset, year: Any, by: str | None = None, method: str =
     return _shares("conviction_rate", ds, year, by, "defendants", parts, method, level)
 
 
+@_protected
 def plea_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson", level: float = 0.95) -> Any:
     """Share of the defendants convicted in the year who pleaded guilty (over all
     convicted in the year).  See :func:`conviction_rate` for the columns."""
@@ -353,6 +389,7 @@ def plea_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wil
     return _shares("plea_share", ds, year, by, "defendants", parts, method, level)
 
 
+@_protected
 def restitution_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                       level: float = 0.95) -> Any:
     """Share of defendants convicted in the year, in cases with at least one
@@ -378,16 +415,19 @@ def _victim_parts(column: str, value: Any) -> Any:
     return parts
 
 
+@_protected
 def minor_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson", level: float = 0.95) -> Any:
     """Share of victims in active criminal cases who were minors (over minor known)."""
     return _shares("minor_share", ds, year, by, "victims", _victim_parts("minor", True), method, level)
 
 
+@_protected
 def female_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson", level: float = 0.95) -> Any:
     """Share of victims in active criminal cases who are female (over gender known)."""
     return _shares("female_share", ds, year, by, "victims", _victim_parts("gender", "female"), method, level)
 
 
+@_protected
 def us_citizen_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                      level: float = 0.95) -> Any:
     """Share of victims in active criminal cases who are US citizens (over
@@ -395,6 +435,7 @@ def us_citizen_share(ds: Dataset, year: Any, by: str | None = None, method: str 
     return _shares("us_citizen_share", ds, year, by, "victims", _victim_parts("citizenship", "US"), method, level)
 
 
+@_protected
 def recruited_online_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                            level: float = 0.95) -> Any:
     """Share of victims in active criminal cases recruited online (over known)."""
@@ -402,6 +443,7 @@ def recruited_online_share(ds: Dataset, year: Any, by: str | None = None, method
                    method, level)
 
 
+@_protected
 def gang_led_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                    level: float = 0.95) -> Any:
     """Share of active sex-trafficking criminal cases that were gang-led (over
@@ -412,6 +454,7 @@ def gang_led_share(ds: Dataset, year: Any, by: str | None = None, method: str = 
     return _shares("gang_led_share", ds, year, by, "cases", parts, method, level)
 
 
+@_protected
 def multi_agency_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                        level: float = 0.95) -> Any:
     """Share of new criminal cases investigated by two or more agencies (over cases
@@ -435,6 +478,7 @@ def _dist(stat: str, ds: Dataset, year: Any, by: str | None, table: str, column:
     return _share_frame(stat, rows, by, labels, values, method, level)
 
 
+@_protected
 def identified_by_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                         level: float = 0.95) -> Any:
     """How new criminal cases reached law enforcement: each way's share of new
@@ -443,6 +487,7 @@ def identified_by_share(ds: Dataset, year: Any, by: str | None = None, method: s
                  method, level)
 
 
+@_protected
 def relationship_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                        level: float = 0.95) -> Any:
     """Victims in active criminal cases by relationship to the trafficker: each
@@ -451,6 +496,7 @@ def relationship_share(ds: Dataset, year: Any, by: str | None = None, method: st
                  lambda p, y: p.to_vic(p.active_cases(y)), method, level)
 
 
+@_protected
 def coercion_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                    level: float = 0.95) -> Any:
     """Victims in active criminal cases by coercion method: each method's share of
@@ -460,6 +506,7 @@ def coercion_share(ds: Dataset, year: Any, by: str | None = None, method: str = 
                  lambda p, y: p.to_vic(p.active_cases(y)), method, level)
 
 
+@_protected
 def platform_share(ds: Dataset, year: Any, by: str | None = None, minor: bool | None = None,
                    method: str = "wilson", level: float = 0.95) -> Any:
     """Platform shares of online recruitment.
@@ -482,6 +529,7 @@ def platform_share(ds: Dataset, year: Any, by: str | None = None, minor: bool | 
     return _dist(stat, ds, year, by, "victims", "recruitment_platforms", pop, method, level)
 
 
+@_protected
 def active_sex_share(ds: Dataset, year: Any, by: str | None = None, method: str = "wilson",
                      level: float = 0.95) -> Any:
     """Share of active criminal cases that are sex-trafficking cases (over
@@ -494,6 +542,7 @@ def active_sex_share(ds: Dataset, year: Any, by: str | None = None, method: str 
 # --------------------------------------------------------------------------- sentences
 
 
+@_protected
 def sentences(ds: Dataset, year: Any, by: str | None = None) -> Any:
     """Prison sentences of the defendants convicted in the year.
 
@@ -559,6 +608,7 @@ def year_over_year(frame: Any, column: str = "count") -> Any:
     return out
 
 
+@_protected
 def cumulative(ds: Dataset, since: int, year: int, by: str | None = None, method: str = "wilson",
                level: float = 0.95) -> tuple[Any, Any]:
     """Figures for criminal cases filed from 1 Jan ``since`` to 31 Dec ``year``.
