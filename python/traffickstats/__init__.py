@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from ._groupby import crosstab, group_by, month, value_counts, year
 from ._csv import read_csv
 from .errors import ParseError, ParseWarning
+from ._arrow import read_parquet
 from .table import TYPES, Column, Table
 from .dataset import Dataset, read_dataset, schema, validate
 from . import stats
@@ -49,7 +50,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'traffickstats' has no attribute {name!r}")
 
 
-__all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "ParseError", "ParseWarning",
+__all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "read_parquet", "ParseError", "ParseWarning",
            "group_by", "value_counts", "crosstab", "year", "month",
            "Dataset", "read_dataset", "validate", "schema", "stats", "report", "Report",
            "datasets", "load_sample"]
