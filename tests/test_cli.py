@@ -75,3 +75,15 @@ def test_console_script_and_module_run_as_processes(tmp_path):
     assert script, "the traffickstats console script is not installed"
     r = subprocess.run([script, "validate", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 1 and "missing" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unparseable_file_exits_cleanly(capsys, tmp_path):
+    folder = tmp_path / "ragged"
+    shutil.copytree(sample_dir(), folder)
+    with open(folder / "cases.csv", "a") as fh:
+        fh.write('1,"unterminated\n')
+    assert main(["validate", str(folder)]) == 1
+    assert "cannot be read" in capsys.readouterr().out
+    assert main(["report", "--data", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and "Traceback" not in err

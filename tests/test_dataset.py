@@ -152,3 +152,15 @@ def test_na_is_a_citizenship_not_a_missing_value(tmp_path):
     vics.to_csv(folder / "victims.csv", index=False)
     ds = ts.read_dataset(folder)
     assert ds.victims["citizenship"].to_pylist()[0] == "NA"
+
+
+def test_unparseable_file_is_a_problem_not_a_crash(tmp_path):
+    folder = tmp_path / "ragged"
+    shutil.copytree(sample_dir(), folder)
+    with open(folder / "victims.csv", "a") as fh:
+        fh.write("1,2,3\n")
+    probs = ts.validate(folder)
+    assert len(probs) == 1 and probs.iloc[0]["table"] == "victims" and "cannot be read" in probs.iloc[0]["problem"]
+    assert probs.iloc[0]["line"] > 1
+    with pytest.raises(DatasetError, match="victims.csv"):
+        ts.read_dataset(folder)

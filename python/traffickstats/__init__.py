@@ -50,7 +50,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'traffickstats' has no attribute {name!r}")
 
 
-__all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "read_parquet", "ParseError", "ParseWarning",
+__all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "ParseError", "ParseWarning", "read_parquet",
            "group_by", "value_counts", "crosstab", "year", "month",
            "Dataset", "read_dataset", "validate", "schema", "stats", "report", "Report",
            "datasets", "load_sample"]

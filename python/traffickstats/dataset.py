@@ -212,20 +212,9 @@ def _series_to_column(name: str, field: dict, s: Any, table: str, problems: _Pro
     type_ = field["ts:type"]
     dtype = s.dtype
     if type_ == "category":
-        if not (isinstance(dtype, pd.CategoricalDtype) and all(isinstance(c, str) for c in dtype.categories)):
-            obj = s.astype(object)
-            na = s.isna().to_numpy()
-            if na.any():
-                obj = obj.where(~na, None)
-            s = obj.map(str, na_action="ignore").astype("category")
-        return as_column(name, s, "category")
+        return _factorized(name, s)
     if type_ == "list<category>":
-        obj = s.astype(object)
-        isstr = obj.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).to_numpy(dtype=bool)
-        if isstr.any():
-            obj = obj.copy()
-            obj[isstr] = obj[isstr].map(lambda v: [x for x in v.split(";") if x != ""])
-        return as_column(name, obj.to_numpy(dtype=object), "list<category>")
+        return _list_column(name, s)
     if type_ == "date" and pd.api.types.is_datetime64_any_dtype(dtype):
         return as_column(name, s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), "date")
     if type_ == "bool" and (isinstance(dtype, pd.BooleanDtype) or dtype == bool):
@@ -251,6 +240,53 @@ def _series_to_column(name: str, field: dict, s: Any, table: str, problems: _Pro
     cat = pd.Categorical(obj.where(~na, None))
     return _typed_from_codes(name, type_, np.asarray(cat.codes, dtype=np.int32), [str(c) for c in cat.categories],
                              table, problems)
+
+
+def _labels_of(uniques: Any) -> list[str]:
+    """Distinct values as text (ints without a decimal point)."""
+    arr = np.asarray(uniques)
+    if arr.dtype.kind in "iub":
+        return arr.astype(str).tolist()
+    if arr.dtype.kind == "f":
+        whole = np.isfinite(arr) & (arr == np.round(arr))
+        return [str(int(v)) if w else str(v) for v, w in zip(arr.tolist(), whole.tolist())]  # per distinct value
+    return [str(v) for v in arr.tolist()]  # per distinct value
+
+
+def _factorized(name: str, s: Any) -> Column:
+    """A category column from any Series, through pandas' factorize (no per-row Python)."""
+    pd = _pandas()
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, labels = np.asarray(s.cat.codes), _labels_of(s.cat.categories)
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        labels = _labels_of(uniques)
+    codes = np.ascontiguousarray(codes, dtype=np.int32)
+    valid = codes >= 0
+    return _core.make_column(name, "category", codes, None if valid.all() else valid, None, labels)
+
+
+def _list_column(name: str, s: Any) -> Column:
+    """A list<category> column from a Series of lists (or ';'-joined text; None = unknown)."""
+    pd = _pandas()
+    obj = pd.Series(s.to_numpy(dtype=object), dtype=object)
+    isstr = obj.map(type).to_numpy() == str  # one call per row, but no Python-level list building
+    if isstr.any():
+        obj = obj.copy()
+        obj[isstr] = obj[isstr].str.split(";")
+    exploded = obj.explode()
+    rows = exploded.index.to_numpy()
+    vals = exploded.to_numpy(dtype=object)
+    keep = pd.notna(vals)
+    if keep.any():
+        keep[keep] = vals[keep] != ""
+    codes, uniques = pd.factorize(pd.Series(vals[keep], dtype=object), use_na_sentinel=True)
+    lengths = np.bincount(rows[keep], minlength=len(obj)) if len(obj) else np.zeros(0, dtype=np.int64)
+    offsets = np.zeros(len(obj) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    valid = obj.notna().to_numpy(dtype=bool)
+    return _core.make_column(name, "list<category>", np.ascontiguousarray(codes, dtype=np.int32),
+                             None if valid.all() else valid, offsets, _labels_of(uniques))
 
 
 def _typed_from_codes(name: str, type_: str, codes: np.ndarray, labels: list[str], table: str,
@@ -530,7 +566,11 @@ def validate(data: Any) -> Any:
     """
     if isinstance(data, Dataset):
         return data.problems()
-    return read_dataset(data, validate=False).problems()
+    try:
+        ds = read_dataset(data, validate=False)
+    except DatasetError as exc:  # a file that cannot be parsed at all
+        return exc.problems
+    return ds.problems()
 
 
 def _summary(problems: Any, limit: int = 10) -> str:
@@ -602,7 +642,21 @@ def read_dataset(folder: str | os.PathLike, *, validate: bool = True, sensitive:
     missing = [f"{t}.csv" for t in TABLES if not (folder / f"{t}.csv").is_file()]
     if missing:
         raise FileNotFoundError(f"{folder}: missing {', '.join(missing)} (a dataset is cases.csv, defendants.csv, victims.csv)")
-    tables = {t: _read_csv(folder / f"{t}.csv", t) for t in TABLES}
+    tables = {}
+    for t in TABLES:
+        try:
+            tables[t] = _read_csv(folder / f"{t}.csv", t)
+        except (ValueError, UnicodeDecodeError) as exc:  # ParseError is a ValueError
+            pd = _pandas()
+            line = getattr(exc, "line", None)
+            msg = str(exc) if isinstance(exc, ValueError) else f"not UTF-8 text ({exc.reason})"
+            problems = pd.DataFrame({"table": [t], "file": [str(folder / f"{t}.csv")],
+                                     "row": pd.array([None if line is None else line - 2], dtype="Int64"),
+                                     "line": pd.array([line], dtype="Int64"),
+                                     "column": [getattr(exc, "column", None) or ""], "value": [""],
+                                     "problem": [f"cannot be read: {msg}"], "severity": ["error"]})
+            raise DatasetError(f"{folder / (t + '.csv')}: cannot be read: {msg}", problems) from None
+
     ds = Dataset(tables["cases"], tables["defendants"], tables["victims"], sensitive=sensitive,
                  name=name or folder.name)
     ds.source = str(folder)
