@@ -265,18 +265,39 @@ class Report:
             notes.append(self.notice)
         return notes
 
-    def to_text(self) -> str:
-        """A plain-text report for the terminal."""
-        lines = [self._title(), "=" * len(self._title())]
+    def to_text(self, width: int = 100) -> str:
+        """A plain-text report for the terminal.
+
+        Parameters
+        ----------
+        width : int, default 100
+            Lines are kept within this many columns: long labels wrap (the figures
+            stay on the label's last line) and so do the notes.
+        """
+        import textwrap
+
+        label_w = max(30, width - 51)  # 2 + label + 1 + value (8) + 2 + detail (up to 38)
+        lines = [self._title(), "=" * min(len(self._title()), width)]
         for sec, _ in SECTIONS:
             part = self._frame[self._frame["section"] == sec]
             if not len(part):
                 continue
             lines += ["", sec]
+            group = None
             for r in part.to_dict("records"):
-                lines.append(f"  {r['label'][:62]:<62} {self._fmt_estimate(r):>9}  {self._fmt_detail(r)}".rstrip())
+                text = r["label"]
+                if not _isnan(r["value"]):  # one heading per distribution, then its values indented
+                    if r["statistic"] != group:
+                        group = r["statistic"]
+                        head = LABELS[group].format(since=self.since)
+                        lines += [f"  {ln}" for ln in textwrap.wrap(head.rstrip(":") + ":", width - 2)]
+                    text = "  " + str(r["value"]).replace("_", " ")
+                label = textwrap.wrap(text, label_w, subsequent_indent="  ", drop_whitespace=False) or [""]
+                lines += [f"  {ln}".rstrip() for ln in label[:-1]]
+                lines.append(f"  {label[-1]:<{label_w}} {self._fmt_estimate(r):>8}  {self._fmt_detail(r)}".rstrip())
         lines.append("")
-        lines += ["Note: " + n for n in self._notes()]
+        for n in self._notes():
+            lines += textwrap.wrap("Note: " + n, width, subsequent_indent="      ")
         return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
