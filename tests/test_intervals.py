@@ -50,7 +50,13 @@ def test_vectorised_and_edge_cases():
 def test_betaincinv_inverts_betainc(a, b, p):
     x = betaincinv(a, b, p)
     assert 0.0 <= x <= 1.0
-    assert betainc(a, b, x) == pytest.approx(p, rel=1e-8, abs=1e-12)
+    if betainc(a, b, x) != pytest.approx(p, rel=1e-8, abs=1e-12):
+        # where the CDF is steep (x next to 0 or 1) no double hits p closer: the
+        # answer must then bracket the root within a few units in the last place
+        lo, hi = x, x
+        for _ in range(4):
+            lo, hi = math.nextafter(lo, 0.0), math.nextafter(hi, 1.0)
+        assert betainc(a, b, lo) <= p <= betainc(a, b, hi)
 
 
 def test_betainc_against_scipy_values():
