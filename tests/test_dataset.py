@@ -163,3 +163,25 @@ def test_unparseable_file_is_a_problem_not_a_crash(tmp_path):
     assert probs.iloc[0]["line"] > 1
     with pytest.raises(DatasetError, match="victims.csv"):
         ts.read_dataset(folder)
+
+
+def test_dataset_folder_may_hold_parquet_instead_of_csv(tmp_path):
+    import pyarrow as pa  # the arrow extra (part of the test extra)
+    import pyarrow.parquet as pq
+
+    sample = ts.load_sample()
+    # cases as Parquet (typed columns written from the Tables), the others stay CSV
+    for name in ("cases", "defendants"):
+        pq.write_table(pa.table(getattr(sample, name)), tmp_path / f"{name}.parquet")
+    shutil.copy(ts.datasets.sample_dir() / "victims.csv", tmp_path / "victims.csv")
+    ds = ts.read_dataset(tmp_path)
+    assert ds.cases.equals(sample.cases) and ds.defendants.equals(sample.defendants)
+    a = ts.report(ds, year=2020).to_frame()
+    b = ts.report(sample, year=2020).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_dataset_folder_missing_tables_are_named(tmp_path):
+    (tmp_path / "cases.parquet").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="missing defendants.csv, victims.csv"):
+        ts.read_dataset(tmp_path)

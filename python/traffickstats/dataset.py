@@ -592,30 +592,27 @@ def _read_csv(path: Path, table: str) -> Table:
     schema_ = {f["name"]: ("list<category>" if f["ts:type"] == "list<category>" else "category") for f in _fields(table)}
     import traffickstats
 
-    read_csv = getattr(traffickstats, "read_csv", None)
-    if read_csv is not None:
-        with open(path, encoding="utf-8") as fh:
-            header = fh.readline().rstrip("\r\n").split(",")
-        # only an empty field is unknown: "NA" is Namibia's citizenship code
-        return read_csv(str(path), schema={k: v for k, v in schema_.items() if k in header}, list_sep=";",
-                        na_values=("",))
-    pd = _pandas()
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    cols = {}
-    for name in df.columns:
-        s = df[name]
-        if schema_.get(name) == "list<category>":
-            s = s.map(lambda v: [x for x in v.split(";") if x != ""], na_action="ignore")
-            cols[name] = as_column(name, s.to_numpy(dtype=object), "list<category>")
-        else:
-            cols[name] = as_column(name, s.astype("category"), "category")
-    return Table(cols)
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\r\n").split(",")
+    # only an empty field is unknown: "NA" is Namibia's citizenship code
+    return traffickstats.read_csv(str(path), schema={k: v for k, v in schema_.items() if k in header},
+                                  list_sep=";", na_values=("",))
+
+
+def _table_file(folder: Path, table: str) -> Path | None:
+    """``folder/table.parquet`` when it exists, else ``folder/table.csv``, else None."""
+    for ext in (".parquet", ".csv"):
+        if (folder / (table + ext)).is_file():
+            return folder / (table + ext)
+    return None
 
 
 def read_dataset(folder: str | os.PathLike, *, validate: bool = True, sensitive: bool = False,
                  name: str | None = None) -> Dataset:
-    """Read ``cases.csv``, ``defendants.csv`` and ``victims.csv`` from ``folder``.
+    """Read ``cases``, ``defendants`` and ``victims`` from ``folder``.
 
+    Each table is ``NAME.parquet`` when that file exists (read with
+    :func:`traffickstats.read_parquet`; needs pyarrow), otherwise ``NAME.csv``.
     CSV conventions: a header row, dates as ``YYYY-MM-DD``, booleans ``true``/``false``,
     list values joined by ``;``, an empty field for unknown.
 
@@ -638,23 +635,32 @@ def read_dataset(folder: str | os.PathLike, *, validate: bool = True, sensitive:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no such folder: {folder}")
-    missing = [f"{t}.csv" for t in TABLES if not (folder / f"{t}.csv").is_file()]
+    files = {t: _table_file(folder, t) for t in TABLES}
+    missing = [f"{t}.csv" for t, f in files.items() if f is None]
     if missing:
-        raise FileNotFoundError(f"{folder}: missing {', '.join(missing)} (a dataset is cases.csv, defendants.csv, victims.csv)")
+        raise FileNotFoundError(f"{folder}: missing {', '.join(missing)} (a dataset is cases, defendants and "
+                                "victims, each as NAME.csv or NAME.parquet)")
     tables = {}
     for t in TABLES:
+        path = files[t]
+        assert path is not None
         try:
-            tables[t] = _read_csv(folder / f"{t}.csv", t)
+            if path.suffix == ".parquet":
+                import traffickstats
+
+                tables[t] = traffickstats.read_parquet(path)
+            else:
+                tables[t] = _read_csv(path, t)
         except (ValueError, UnicodeDecodeError) as exc:  # ParseError is a ValueError
             pd = _pandas()
             line = getattr(exc, "line", None)
             msg = str(exc) if isinstance(exc, ValueError) else f"not UTF-8 text ({exc.reason})"
-            problems = pd.DataFrame({"table": [t], "file": [str(folder / f"{t}.csv")],
+            problems = pd.DataFrame({"table": [t], "file": [str(path)],
                                      "row": pd.array([None if line is None else line - 2], dtype="Int64"),
                                      "line": pd.array([line], dtype="Int64"),
                                      "column": [getattr(exc, "column", None) or ""], "value": [""],
                                      "problem": [f"cannot be read: {msg}"], "severity": ["error"]})
-            raise DatasetError(f"{folder / (t + '.csv')}: cannot be read: {msg}", problems) from None
+            raise DatasetError(f"{path}: cannot be read: {msg}", problems) from None
 
     ds = Dataset(tables["cases"], tables["defendants"], tables["victims"], sensitive=sensitive,
                  name=name or folder.name)
