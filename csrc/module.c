@@ -4,6 +4,7 @@
  */
 #define TS_IMPORT_ARRAY_HERE
 #include "ts_core.h"
+#include "groupby.h"
 #include "csv.h"
 #include "arrow.h"
 
@@ -45,6 +46,7 @@ core_exec(PyObject *module)
     if (PyModule_AddFunctions(module, ts_column_functions) < 0) return -1;
     if (ts_column_exec(module) < 0) return -1;
     if (ts_table_exec(module) < 0) return -1;
+    if (ts_groupby_exec(module) < 0) return -1;
     if (ts_csv_exec(module) < 0) return -1;
     if (ts_arrow_exec(module) < 0) return -1;
     return 0;
