@@ -26,6 +26,13 @@ if os.environ.get("TRAFFICKSTATS_SANITIZE") == "1":
 else:
     extra_compile_args += ["-O3"]
 
+# Each flavour builds in its own folder: setuptools skips compiling when the built
+# module is newer than the sources, so a shared build/ would hand a plain build to a
+# -Werror check, or a sanitizer-instrumented module to a normal install.
+flavour = "-".join(f for f, on in (("werror", os.environ.get("TRAFFICKSTATS_WERROR") == "1"),
+                                   ("sanitize", os.environ.get("TRAFFICKSTATS_SANITIZE") == "1")) if on)
+options = {"build": {"build_base": f"build/{flavour}"}} if flavour else {}
+
 core = Extension(
     "traffickstats._core",
     sources=sorted(glob("csrc/*.c")),
@@ -36,4 +43,4 @@ core = Extension(
     extra_link_args=extra_link_args,
 )
 
-setup(ext_modules=[core])
+setup(ext_modules=[core], options=options)
