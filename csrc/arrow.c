@@ -706,48 +706,19 @@ unsupported(PyObject *name, const struct ArrowSchema *s, const char *why)
     return NULL;
 }
 
-/* Returns 1 when the n bytes are valid UTF-8, else 0 with *bad set. */
-static int
-utf8_ok(const uint8_t *s, int64_t n, int64_t *bad)
-{
-    int64_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) { i++; continue; }
-        int len;
-        uint32_t cp;
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-        else { *bad = i; return 0; }
-        if (i + len > n) { *bad = i; return 0; }
-        for (int k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) { *bad = i; return 0; }
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            *bad = i;
-            return 0;
-        }
-        i += len;
-    }
-    return 1;
-}
-
 /* Checks UTF-8 of [0, n) with the GIL released for large inputs.  0 or -1 (ValueError). */
 static int
 check_utf8(const uint8_t *s, int64_t n, PyObject *name)
 {
-    int64_t bad = 0;
+    Py_ssize_t bad = 0;
     int ok;
     if (n > TS_NOGIL_THRESHOLD) {
         Py_BEGIN_ALLOW_THREADS
-        ok = utf8_ok(s, n, &bad);
+        ok = ts_utf8_valid(s, (Py_ssize_t)n, &bad);
         Py_END_ALLOW_THREADS
     }
     else {
-        ok = utf8_ok(s, n, &bad);
+        ok = ts_utf8_valid(s, (Py_ssize_t)n, &bad);
     }
     if (!ok) {
         ts_error_col(PyExc_ValueError, name, "Arrow string data is not valid UTF-8 (byte %lld)", (long long)bad);
@@ -1111,7 +1082,7 @@ import_category(ts_column *col, const struct ArrowSchema *s, const struct ArrowA
     col->length = a->length;
     /* zero copy when the codes are 32-bit, in range, and -1 at null slots */
     int share = (f == 'i' || f == 'I') && remap == NULL, bad = 0;
-    int64_t bad_row = 0;
+    Py_ssize_t bad_row = 0;
     Py_BEGIN_ALLOW_THREADS
     for (int64_t i = 0; i < a->length; i++) {
         int64_t j = a->offset + i;

@@ -407,9 +407,8 @@ pack_mask(ts_buffer *buf, const npy_bool *mask, Py_ssize_t n)
     return nulls;
 }
 
-/* Returns 1 when the n bytes are valid UTF-8, else 0 with *bad set to the offset. */
-static int
-utf8_valid(const uint8_t *s, Py_ssize_t n, Py_ssize_t *bad)
+int
+ts_utf8_valid(const uint8_t *s, Py_ssize_t n, Py_ssize_t *bad)
 {
     Py_ssize_t i = 0;
     while (i < n) {
@@ -460,6 +459,37 @@ as_dictionary(PyObject *dictionary, PyObject *name)
     return d;
 }
 
+/* First row i whose offsets decrease (o[i+1] < o[i]), or -1.  No GIL needed. */
+static Py_ssize_t
+first_decrease(const int32_t *o, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (o[i + 1] < o[i]) return i;
+    }
+    return -1;
+}
+
+/* Checks category codes against [-1, ndict): returns the first bad row or -1, and
+ * counts the nulls (code -1, or mask entry false); *needs_fix is set when a masked-out
+ * row holds a code other than -1.  No GIL needed. */
+static Py_ssize_t
+scan_codes(const int32_t *c, const npy_bool *m, Py_ssize_t n, Py_ssize_t ndict, Py_ssize_t *nulls, int *needs_fix)
+{
+    Py_ssize_t nn = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (c[i] < -1 || c[i] >= ndict) return i;
+        if (c[i] == -1) {
+            nn++;
+        }
+        else if (m && !m[i]) {
+            nn++;
+            *needs_fix = 1;
+        }
+    }
+    *nulls = nn;
+    return -1;
+}
+
 /* make_column(name, type, values, valid=None, offsets=None, dictionary=None) */
 static PyObject *
 make_column(PyObject *module, PyObject *args, PyObject *kwds)
@@ -500,15 +530,16 @@ make_column(PyObject *module, PyObject *args, PyObject *kwds)
             ts_error_col(PyExc_ValueError, name, "offsets point outside the values buffer (%zd elements)", nvals);
             goto error;
         }
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (o[i + 1] < o[i]) {
-                ts_error_col(PyExc_ValueError, name, "offsets decrease at row %zd", i);
-                goto error;
-            }
+        Py_ssize_t bad;
+        TS_MAYBE_NOGIL(n, bad = first_decrease(o, n));
+        if (bad >= 0) {
+            ts_error_col(PyExc_ValueError, name, "offsets decrease at row %zd", bad);
+            goto error;
         }
         if (type == TS_STRING) {
-            Py_ssize_t bad;
-            if (!utf8_valid((const uint8_t *)PyArray_DATA(varr) + o[0], o[n] - o[0], &bad)) {
+            int ok;
+            TS_MAYBE_NOGIL(o[n] - o[0], ok = ts_utf8_valid((const uint8_t *)PyArray_DATA(varr) + o[0], o[n] - o[0], &bad));
+            if (!ok) {
                 ts_error_col(PyExc_ValueError, name, "invalid UTF-8 at byte %zd", bad + o[0]);
                 goto error;
             }
@@ -556,20 +587,12 @@ make_column(PyObject *module, PyObject *args, PyObject *kwds)
         const int32_t *c = PyArray_DATA(varr);
         const npy_bool *m = marr ? PyArray_DATA(marr) : NULL;
         int needs_fix = 0;
-        Py_ssize_t nulls = 0;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (c[i] < -1 || c[i] >= ndict) {
-                ts_error_col(PyExc_ValueError, name,
-                             "code %d at row %zd is outside the %zd categories", (int)c[i], i, ndict);
-                goto error;
-            }
-            if (c[i] == -1) {
-                nulls++;
-            }
-            else if (m && !m[i]) {
-                nulls++;
-                needs_fix = 1;
-            }
+        Py_ssize_t nulls = 0, bad;
+        TS_MAYBE_NOGIL(n, bad = scan_codes(c, m, n, ndict, &nulls, &needs_fix));
+        if (bad >= 0) {
+            ts_error_col(PyExc_ValueError, name,
+                         "code %d at row %zd is outside the %zd categories", (int)c[bad], bad, ndict);
+            goto error;
         }
         if (needs_fix) {
             PyArrayObject *fixed = (PyArrayObject *)PyArray_NewCopy(varr, NPY_CORDER);
@@ -594,21 +617,27 @@ make_column(PyObject *module, PyObject *args, PyObject *kwds)
             Py_ssize_t ndict = col->dictionary->length;
             const int32_t *o = PyArray_DATA(oarr);
             const int32_t *c = PyArray_DATA(varr);
-            for (Py_ssize_t k = o[0]; k < o[n]; k++) {
-                if (c[k] < 0 || c[k] >= ndict) {
-                    ts_error_col(PyExc_ValueError, name,
-                                 "list item code %d is outside the %zd categories", (int)c[k], ndict);
-                    goto error;
+            Py_ssize_t nulls_unused = 0, bad;
+            int fix_unused = 0;
+            /* list items are never null: scanning them as codes without a mask, -1 is bad too */
+            TS_MAYBE_NOGIL(o[n] - o[0], bad = scan_codes(c + o[0], NULL, o[n] - o[0], ndict, &nulls_unused, &fix_unused));
+            if (bad < 0 && nulls_unused > 0) {
+                for (bad = 0; c[o[0] + bad] != -1; bad++) {
                 }
+            }
+            if (bad >= 0) {
+                ts_error_col(PyExc_ValueError, name,
+                             "list item code %d is outside the %zd categories", (int)c[o[0] + bad], ndict);
+                goto error;
             }
         }
         else if (type == TS_BOOL) {
             const uint8_t *b = PyArray_DATA(varr);
-            for (Py_ssize_t i = 0; i < n; i++) {
-                if (b[i] > 1) {
-                    ts_error_col(PyExc_ValueError, name, "bool values must be 0 or 1");
-                    goto error;
-                }
+            Py_ssize_t bad = -1;
+            TS_MAYBE_NOGIL(n, for (Py_ssize_t i = 0; i < n; i++) { if (b[i] > 1) { bad = i; break; } });
+            if (bad >= 0) {
+                ts_error_col(PyExc_ValueError, name, "bool values must be 0 or 1 (row %zd holds %d)", bad, (int)b[bad]);
+                goto error;
             }
         }
         if (marr != NULL) {

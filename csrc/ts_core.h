@@ -42,6 +42,17 @@
 /* Loops over more rows than this release the GIL. */
 #define TS_NOGIL_THRESHOLD 4096
 
+/* Runs `stmt` (which must not touch Python objects) without the GIL when n is large. */
+#define TS_MAYBE_NOGIL(n, stmt)                                      \
+    do {                                                             \
+        if ((n) > TS_NOGIL_THRESHOLD) {                              \
+            Py_BEGIN_ALLOW_THREADS stmt; Py_END_ALLOW_THREADS        \
+        }                                                            \
+        else {                                                       \
+            stmt;                                                    \
+        }                                                            \
+    } while (0)
+
 typedef enum {
     TS_BOOL = 0,
     TS_INT32,
@@ -153,6 +164,10 @@ PyObject *ts_dictionary_labels(ts_column *dict);
 /* New reference: a table of the given class from a tuple of names and a tuple of
  * columns (both borrowed; validated: unique str names, equal lengths). */
 PyObject *ts_table_from_tuples(PyTypeObject *cls, PyObject *names, PyObject *columns, Py_ssize_t num_rows);
+
+/* Returns 1 when the n bytes are valid UTF-8 (no surrogates, no overlong forms),
+ * else 0 with *bad set to the offset of the first bad sequence.  No GIL needed. */
+int ts_utf8_valid(const uint8_t *s, Py_ssize_t n, Py_ssize_t *bad);
 
 /* ---- errors ------------------------------------------------------------- */
 /* Always returns NULL, with the exception set; formatting is kept off the hot path. */

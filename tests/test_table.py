@@ -408,3 +408,24 @@ def test_empty_strings_first_and_only():
     assert t["s"].to_pylist() == ["", "", None]
     assert t["k"].to_pylist() == ["", "x", ""]
     assert t["p"].to_pylist() == [[""], [], None]
+
+
+def test_buffer_validation_on_large_inputs_names_the_row():
+    # above the GIL-release threshold the checks run without the GIL and report after
+    n = 100_000
+    codes = np.zeros(n, dtype=np.int32)
+    codes[77_777] = 7
+    with pytest.raises(ValueError, match="code 7 at row 77777"):
+        _core.make_column("k", "category", codes, None, None, ["x"])
+    items = np.zeros(n, dtype=np.int32)
+    items[n - 1] = -1
+    offs = np.arange(n + 1, dtype=np.int32)
+    with pytest.raises(ValueError, match="list item code -1"):
+        _core.make_column("p", "list<category>", items, None, offs, ["x"])
+    b = np.zeros(n, dtype=np.uint8)
+    b[5000] = 3
+    with pytest.raises(ValueError, match="row 5000 holds 3"):
+        _core.make_column("b", "bool", b.view(bool))
+    offs[60_000] = 0
+    with pytest.raises(ValueError, match="offsets decrease at row 60000"):
+        _core.make_column("s", "string", np.zeros(n, np.uint8), None, offs)
