@@ -37,10 +37,9 @@ compensated sum).  ``any``/``all``: bool.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -721,10 +720,15 @@ class GroupBy:
             with np.errstate(invalid="ignore", divide="ignore"):
                 return plain(s / np.where(cnt == 0, np.nan, cnt))
         if func in ("var", "std"):
-            s, cnt = self._fsum(column, v, m)
+            moments = self._moment_cache.get(column)
+            if moments is not None:
+                s, cnt, m2 = moments   # from the median/quantile pass over this column
+            else:
+                s, cnt = self._fsum(column, v, m)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mu = s / np.where(cnt == 0, np.nan, cnt)
-                m2, _, _ = self._run("m2", v, m, np.ascontiguousarray(mu))
+                if moments is None:
+                    m2, _, _ = self._run("m2", v, m, np.ascontiguousarray(mu))
                 var = m2 / np.where(cnt <= 1, np.nan, cnt - 1)
                 var[~np.isfinite(mu)] = np.nan
             return plain(np.sqrt(var) if func == "std" else var)
@@ -737,8 +741,13 @@ class GroupBy:
                     raise ValueError(f"{out_name}: quantile needs one or several q in [0, 1]")
                 if not np.all((qs >= 0) & (qs <= 1)):
                     raise ValueError(f"{out_name}: quantiles must lie in [0, 1], got {qs.tolist()}")
-            res, _ = _core._gb_quantile(self._codes, self._ncodes, v, m, qs, self._nthreads,
-                                        func == "median")
+            if column in self._moment_cols and column not in self._moment_cache:
+                res, cnt, s, m2 = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
+                                                     self._nthreads, func == "median", True)
+                self._moment_cache[column] = (s, cnt, m2)
+            else:
+                res, _ = _core._gb_quantile(self._codes, self._ncodes, v, m, qs, self._nthreads,
+                                            func == "median")
             if func == "median" or np.ndim(q) == 0:
                 return plain(res[:, 0])
             self._quantiles[out_name] = qs.tolist()
@@ -855,15 +864,21 @@ class GroupBy:
             specs.append((out, col, func, q))
         self._prepare()
         self._quantiles: dict[str, list[float]] = {}
-        self._fused_sums(specs)
+        # a column with both a median/quantile and a var/std gets its moments from the
+        # order-statistics pass, whose values are already grouped (run those first)
+        holistic = {c for _, c, f, _ in specs if f in ("median", "quantile")}
+        self._moment_cols = holistic & {c for _, c, f, _ in specs if f in ("var", "std")}
+        self._moment_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._fused_sums([sp for sp in specs if sp[1] not in self._moment_cols])
         pending = {}
-        for out, col, func, q in specs:
+        for out, col, func, q in sorted(specs, key=lambda sp: sp[2] not in ("median", "quantile")):
             if out in pending:
                 raise ValueError(f"output name {out!r} is used twice")
             pending[out] = self._one(out, col, func, q)
         self._finish()
         cols = dict(self._key_columns)
-        for out, fin in pending.items():
+        for out, _, _, _ in specs:
+            fin = pending[out]
             if out in cols:
                 raise ValueError(f"output name {out!r} is already used (keys: {list(self._key_columns)})")
             cols[out] = fin(self._obs)
