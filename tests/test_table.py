@@ -400,3 +400,11 @@ def test_from_pandas_maps_pandas_dtypes():
     with pytest.raises(TypeError, match="'per'.*unsupported"):
         ts.Table.from_pandas(pd.DataFrame({"per": pd.period_range("2020", periods=2, freq="Y")}))
     assert ts.Table(df).equals(ts.Table.from_pandas(df))
+
+
+def test_empty_strings_first_and_only():
+    # regression: appending zero bytes to an empty buffer (memcpy into NULL, caught by UBSan)
+    t = ts.Table({"s": ["", "", None], "k": ["", "x", ""], "p": [[""], [], None]}, schema={"k": "category"})
+    assert t["s"].to_pylist() == ["", "", None]
+    assert t["k"].to_pylist() == ["", "x", ""]
+    assert t["p"].to_pylist() == [[""], [], None]

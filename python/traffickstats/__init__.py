@@ -13,6 +13,7 @@ Quick tour
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from ._arrow import read_parquet
 from ._groupby import crosstab, group_by, month, value_counts, year
 from .table import TYPES, Column, Table
 
@@ -21,5 +22,5 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "__version__", "group_by", "value_counts", "crosstab",
-           "year", "month"]
+__all__ = ["Table", "Column", "TYPES", "read_parquet", "__version__", "group_by",
+           "value_counts", "crosstab", "year", "month"]

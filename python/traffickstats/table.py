@@ -262,7 +262,9 @@ def _from_pandas_series(name: str, s: Any, type_: str | None) -> _core.Column:
     if isinstance(dtype, pd.DatetimeTZDtype):
         raise TypeError(f"column {name!r}: time-zone aware datetimes are not dates; convert with .dt.tz_localize(None)")
     if isinstance(dtype, pd.ArrowDtype):
-        raise TypeError(f"column {name!r}: pandas ArrowDtype columns are not supported yet ({dtype})")
+        from ._arrow import column_from_arrow_series
+
+        return column_from_arrow_series(name, s, type_)
     if isinstance(dtype, np.dtype):
         arr = s.to_numpy()
         if dtype.kind == "f":
@@ -395,6 +397,15 @@ class Column(_core.Column):
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.to_pylist())
+
+    # Arrow PyCapsule Interface (csrc/arrow.c; see traffickstats._arrow)
+    def __arrow_c_schema__(self) -> Any:
+        """An ``arrow_schema`` PyCapsule describing this column's Arrow type."""
+        return _core._arrow_export_schema(self)
+
+    def __arrow_c_array__(self, requested_schema: Any = None) -> tuple[Any, Any]:
+        """``(arrow_schema, arrow_array)`` PyCapsules sharing the buffers (bool is bit-packed)."""
+        return _core._arrow_export_array(self, requested_schema)
 
     def __repr__(self) -> str:
         n = len(self)
@@ -585,6 +596,35 @@ class Table(_core.Table):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.column_names)
+
+    # ---------------------------------------------------------------- Arrow
+
+    @classmethod
+    def from_arrow(cls, obj: Any) -> "Table":
+        """Build a table from any Arrow PyCapsule producer (pyarrow, polars, DuckDB).
+
+        See :func:`traffickstats._arrow.from_arrow` for the type mapping and which
+        conversions copy.
+        """
+        from ._arrow import from_arrow
+
+        return from_arrow(obj, cls)
+
+    def __arrow_c_schema__(self) -> Any:
+        """An ``arrow_schema`` PyCapsule: a struct of the columns' Arrow types."""
+        return _core._arrow_export_schema(self)
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """An ``arrow_array_stream`` PyCapsule yielding the table as one record batch.
+
+        Buffers are shared, not copied (bool values are bit-packed into a new buffer).
+        A ``requested_schema`` other than the table's own raises NotImplementedError.
+        """
+        return _core._arrow_export_stream(self, requested_schema)
+
+    def __arrow_c_array__(self, requested_schema: Any = None) -> tuple[Any, Any]:
+        """``(arrow_schema, arrow_array)`` PyCapsules: the table as a struct array."""
+        return _core._arrow_export_array(self, requested_schema)
 
     def __contains__(self, name: object) -> bool:
         return name in self.column_names
