@@ -26,8 +26,16 @@
 
 #define GB_MAXTHREADS 8
 /* With at most this many codes, sums and counts use 4 interleaved sub-accumulators
- * so that runs of one key do not serialise on one memory slot. */
+ * (8 up to GB_LANE8_CODES) so that runs of one key -- a skewed key with most rows in
+ * one group -- do not serialise on one memory slot. */
 #define GB_LANE_CODES 2048
+#define GB_LANE8_CODES 256
+
+static int
+gb_lanes(Py_ssize_t nc)
+{
+    return nc <= GB_LANE8_CODES ? 8 : nc <= GB_LANE_CODES ? 4 : 1;
+}
 /* With at least this many codes, threads split the codes instead of the rows. */
 #define GB_GPART_CODES 65536
 
@@ -844,8 +852,12 @@ typedef struct {
         Py_ssize_t i_ = j->start;                                               \
         const size_t o1_ = j->lanes > 1 ? (size_t)j->nc : 0;                    \
         const size_t o2_ = 2 * o1_, o3_ = 3 * o1_;                              \
-        for (; i_ + 4 <= j->end; i_ += 4) {                                     \
+        const size_t o4_ = j->lanes > 4 ? 4 * o1_ : 0;                          \
+        const size_t o5_ = o4_ + o1_, o6_ = o4_ + o2_, o7_ = o4_ + o3_;         \
+        for (; i_ + 8 <= j->end; i_ += 8) {                                     \
             ROW(i_, 0); ROW(i_ + 1, o1_); ROW(i_ + 2, o2_); ROW(i_ + 3, o3_);   \
+            ROW(i_ + 4, o4_); ROW(i_ + 5, o5_); ROW(i_ + 6, o6_);               \
+            ROW(i_ + 7, o7_);                                                   \
         }                                                                       \
         for (; i_ < j->end; i_++) ROW(i_, 0);                                   \
     } while (0)
@@ -1003,7 +1015,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
 {
     gb_job jobs[GB_MAXTHREADS];
     /* first/last keep one lane: the row order within a thread must be preserved */
-    int lanes = (nc <= GB_LANE_CODES && op != OP_FIRST && op != OP_LAST) ? 4 : 1;
+    int lanes = (op == OP_FIRST || op == OP_LAST) ? 1 : gb_lanes(nc);
     /* Many groups: every thread scans all rows but owns a range of codes, so the
      * accumulators exist once (no per-thread copies to fill and merge). */
     int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
@@ -1234,7 +1246,7 @@ gb_fsum_many(PyObject *self, PyObject *args)
         double *S = PyArray_DATA(sa);
         int64_t *N = PyArray_DATA(na), *R = PyArray_DATA(ra);
         Py_BEGIN_ALLOW_THREADS
-        int lanes = nc <= GB_LANE_CODES ? 4 : 1;
+        int lanes = gb_lanes(nc);
         int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
         int nparts = gpart ? 1 : nthreads;
         size_t per = (size_t)lanes * (size_t)(nc > 0 ? nc : 1);
