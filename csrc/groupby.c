@@ -26,15 +26,26 @@
 
 #define GB_MAXTHREADS 8
 /* With at most this many codes, sums and counts use 4 interleaved sub-accumulators
- * (8 up to GB_LANE8_CODES) so that runs of one key -- a skewed key with most rows in
- * one group -- do not serialise on one memory slot. */
+ * so that runs of one key do not serialise on one memory slot; a skewed key (one
+ * group holding over a quarter of a sample of rows) gets 8 when there are at most
+ * GB_LANE8_CODES codes.  More lanes cost cache, so a uniform key keeps 4. */
 #define GB_LANE_CODES 2048
 #define GB_LANE8_CODES 256
 
 static int
-gb_lanes(Py_ssize_t nc)
+gb_lanes(Py_ssize_t nc, const int32_t *codes, Py_ssize_t n)
 {
-    return nc <= GB_LANE8_CODES ? 8 : nc <= GB_LANE_CODES ? 4 : 1;
+    if (nc > GB_LANE_CODES) return 1;
+    if (nc > GB_LANE8_CODES || n < 8192) return 4;
+    uint16_t hist[GB_LANE8_CODES];
+    memset(hist, 0, sizeof(hist));
+    const Py_ssize_t m = 4096, stride = n / m;
+    int top = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int32_t g = codes[i * stride];
+        if (g >= 0 && g < nc && ++hist[g] > top) top = hist[g];
+    }
+    return top * 4 > m ? 8 : 4;
 }
 /* With at least this many codes, threads split the codes instead of the rows. */
 #define GB_GPART_CODES 65536
@@ -1015,7 +1026,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
 {
     gb_job jobs[GB_MAXTHREADS];
     /* first/last keep one lane: the row order within a thread must be preserved */
-    int lanes = (op == OP_FIRST || op == OP_LAST) ? 1 : gb_lanes(nc);
+    int lanes = (op == OP_FIRST || op == OP_LAST) ? 1 : gb_lanes(nc, codes, n);
     /* Many groups: every thread scans all rows but owns a range of codes, so the
      * accumulators exist once (no per-thread copies to fill and merge). */
     int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
@@ -1246,7 +1257,7 @@ gb_fsum_many(PyObject *self, PyObject *args)
         double *S = PyArray_DATA(sa);
         int64_t *N = PyArray_DATA(na), *R = PyArray_DATA(ra);
         Py_BEGIN_ALLOW_THREADS
-        int lanes = gb_lanes(nc);
+        int lanes = gb_lanes(nc, codes, n);
         int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
         int nparts = gpart ? 1 : nthreads;
         size_t per = (size_t)lanes * (size_t)(nc > 0 ? nc : 1);

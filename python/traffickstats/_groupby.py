@@ -28,6 +28,24 @@ Null semantics follow pandas
   :class:`numpy.ma.MaskedArray` with those groups masked (``to_pandas`` turns it into
   a nullable ``Int64``/``boolean`` column, as pandas' nullable dtypes give ``<NA>``).
 
+Numerics
+--------
+Float sums are compensated (Kahan) per group and per thread, and the partial states
+merge compensated too; an infinity switches that column to a plain sum so that it
+stays +-inf (or NaN for inf - inf) like pandas.  ``mean`` is that sum over the count.
+``var``/``std`` use two passes (the compensated mean, then a compensated sum of squared
+deviations from it) rather than Welford's update: as accurate, mergeable, and without a
+division per row.  When the same column also has a ``median``/``quantile``, the
+moments come from the values the order-statistics pass already grouped.
+``median``/``quantile`` counting-sort the values by group and select per group.
+
+Threads
+-------
+``threads=None`` uses every core (at most 8) from 10^6 rows on.  Each thread keeps its
+own partial states for a contiguous range of rows (or, with many groups, owns a range
+of group codes), merged in row order: integer results are identical for any thread
+count, float sums agree to rounding.
+
 Result dtypes
 -------------
 ``count``, ``size``, ``nunique``: int64.  ``mean``, ``var``, ``std`` (``ddof=1``),
