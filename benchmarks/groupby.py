@@ -207,7 +207,7 @@ def setup_numpy(d: dict[str, Any]):
     id1, id2, v1 = d["id1"], d["id2"], d["v1"]
 
     def q4():
-        c = np.bincount(d["id4"])
+        c = np.maximum(np.bincount(d["id4"]), 1)
         return [np.bincount(d["id4"], weights=d[v]) / c for v in ("v1", "v2", "v3")]
 
     def q6():
@@ -219,8 +219,8 @@ def setup_numpy(d: dict[str, Any]):
     return {
         "q1": lambda: np.bincount(id1, weights=v1, minlength=100),
         "q2": lambda: np.bincount(id1.astype(np.int64) * 100 + id2, weights=v1, minlength=10000),
-        "q3": lambda: (np.bincount(d["id3"], weights=v1), np.bincount(d["id3"], weights=d["v3"])
-                       / np.bincount(d["id3"])),
+        "q3": lambda: (np.bincount(d["id3"], weights=v1),
+                       np.bincount(d["id3"], weights=d["v3"]) / np.maximum(np.bincount(d["id3"]), 1)),
         "q4": q4,
         "q6": q6,
     }
@@ -262,7 +262,8 @@ def main() -> None:
               "duckdb": setup_duckdb, "numpy": setup_numpy}
     fns = {e: setups[e](d) for e in engines}
     print(f"groupby benchmark: {n:,} rows, {args.runs} timed runs after a warm-up, "
-          f"{os.cpu_count()} cores; built in {time.perf_counter() - t0:.1f} s")
+          f"{os.cpu_count()} cores; built in {time.perf_counter() - t0:.1f} s; "
+          f"load average {os.getloadavg()[0]:.2f} (other work on the machine skews every ratio)")
     times: dict[str, dict[str, float]] = {q: {} for q in qs}
     outs: dict[str, dict[str, Any]] = {q: {} for q in qs}
     for q in qs:
@@ -286,7 +287,7 @@ def main() -> None:
         s, _ = timeit(lambda: d["v1"].sum(), args.runs)
         print(f"q1 vs values.sum() over the same column: {times['q1']['traffickstats'] / s:.2f}x "
               f"its time ({s:.4f} s)")
-    print(f"total {time.perf_counter() - t0:.0f} s")
+    print(f"total {time.perf_counter() - t0:.0f} s; load average now {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

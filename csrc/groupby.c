@@ -26,8 +26,27 @@
 
 #define GB_MAXTHREADS 8
 /* With at most this many codes, sums and counts use 4 interleaved sub-accumulators
- * so that runs of one key do not serialise on one memory slot. */
+ * so that runs of one key do not serialise on one memory slot; a skewed key (one
+ * group holding over a quarter of a sample of rows) gets 8 when there are at most
+ * GB_LANE8_CODES codes.  More lanes cost cache, so a uniform key keeps 4. */
 #define GB_LANE_CODES 2048
+#define GB_LANE8_CODES 256
+
+static int
+gb_lanes(Py_ssize_t nc, const int32_t *codes, Py_ssize_t n)
+{
+    if (nc > GB_LANE_CODES) return 1;
+    if (nc > GB_LANE8_CODES || n < 8192) return 4;
+    uint16_t hist[GB_LANE8_CODES];
+    memset(hist, 0, sizeof(hist));
+    const Py_ssize_t m = 4096, stride = n / m;
+    int top = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int32_t g = codes[i * stride];
+        if (g >= 0 && g < nc && ++hist[g] > top) top = hist[g];
+    }
+    return top * 4 > m ? 8 : 4;
+}
 /* With at least this many codes, threads split the codes instead of the rows. */
 #define GB_GPART_CODES 65536
 
@@ -844,8 +863,12 @@ typedef struct {
         Py_ssize_t i_ = j->start;                                               \
         const size_t o1_ = j->lanes > 1 ? (size_t)j->nc : 0;                    \
         const size_t o2_ = 2 * o1_, o3_ = 3 * o1_;                              \
-        for (; i_ + 4 <= j->end; i_ += 4) {                                     \
+        const size_t o4_ = j->lanes > 4 ? 4 * o1_ : 0;                          \
+        const size_t o5_ = o4_ + o1_, o6_ = o4_ + o2_, o7_ = o4_ + o3_;         \
+        for (; i_ + 8 <= j->end; i_ += 8) {                                     \
             ROW(i_, 0); ROW(i_ + 1, o1_); ROW(i_ + 2, o2_); ROW(i_ + 3, o3_);   \
+            ROW(i_ + 4, o4_); ROW(i_ + 5, o5_); ROW(i_ + 6, o6_);               \
+            ROW(i_ + 7, o7_);                                                   \
         }                                                                       \
         for (; i_ < j->end; i_++) ROW(i_, 0);                                   \
     } while (0)
@@ -1003,7 +1026,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
 {
     gb_job jobs[GB_MAXTHREADS];
     /* first/last keep one lane: the row order within a thread must be preserved */
-    int lanes = (nc <= GB_LANE_CODES && op != OP_FIRST && op != OP_LAST) ? 4 : 1;
+    int lanes = (op == OP_FIRST || op == OP_LAST) ? 1 : gb_lanes(nc, codes, n);
     /* Many groups: every thread scans all rows but owns a range of codes, so the
      * accumulators exist once (no per-thread copies to fill and merge). */
     int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
@@ -1234,7 +1257,7 @@ gb_fsum_many(PyObject *self, PyObject *args)
         double *S = PyArray_DATA(sa);
         int64_t *N = PyArray_DATA(na), *R = PyArray_DATA(ra);
         Py_BEGIN_ALLOW_THREADS
-        int lanes = nc <= GB_LANE_CODES ? 4 : 1;
+        int lanes = gb_lanes(nc, codes, n);
         int gpart = nthreads > 1 && nc >= GB_GPART_CODES;
         int nparts = gpart ? 1 : nthreads;
         size_t per = (size_t)lanes * (size_t)(nc > 0 ? nc : 1);
@@ -1349,6 +1372,24 @@ gb_scatter_worker(void *arg)
     )
 }
 
+/* Counts the valid values per code of one slice of rows (a thread of gb_quantile). */
+typedef struct {
+    int vt, rc;
+    const int32_t *codes;
+    const void *vals;
+    const uint8_t *mask;
+    Py_ssize_t n, nc;
+    int64_t *out;
+} gb_count_job;
+
+static void
+gb_count_worker(void *arg)
+{
+    gb_count_job *c = (gb_count_job *)arg;
+    c->rc = gb_aggregate(OP_COUNT, c->vt, c->codes, c->vals, c->mask, NULL, c->n, c->nc, 1,
+                         c->out, NULL, NULL, NULL);
+}
+
 static void
 gb_swap(double *a, double *b)
 {
@@ -1403,6 +1444,7 @@ typedef struct {
     Py_ssize_t nq, g0, g1;
     int median;
     double *out;          /* nc x nq */
+    double *sum, *m2;     /* per code, or NULL: moments from the group's contiguous run */
 } gb_quant_job;
 
 static double
@@ -1432,6 +1474,19 @@ gb_quant_worker(void *arg)
         double *a = j->buf + j->start[g];
         Py_ssize_t n = (Py_ssize_t)j->count[g];
         double *o = j->out + g * j->nq;
+        if (j->sum != NULL) {
+            /* compensated sum, then sum of squared deviations from the mean (two passes
+             * over values already in cache) */
+            double sv = 0.0, cv = 0.0, dv = 0.0, ev = 0.0;
+            for (Py_ssize_t i = 0; i < n; i++) gb_kahan_add(&sv, &cv, a[i]);
+            double mu = n > 0 ? sv / (double)n : 0.0;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                double d = a[i] - mu;
+                gb_kahan_add(&dv, &ev, d * d);
+            }
+            j->sum[g] = sv;
+            j->m2[g] = dv;
+        }
         if (n == 0) {
             for (Py_ssize_t q = 0; q < j->nq; q++) o[q] = NAN;
             continue;
@@ -1450,19 +1505,23 @@ gb_quant_worker(void *arg)
     }
 }
 
-/* _gb_quantile(codes, ncodes, values, valid, qs float64, nthreads, median)
- *   -> (float64 array ncodes x nq, count int64)
+/* _gb_quantile(codes, ncodes, values, valid, qs float64, nthreads, median, moments=False)
+ *   -> (float64 array ncodes x nq, count int64[, sum float64, m2 float64])
  * Linear interpolation between order statistics (pandas' default); median=True uses
- * the midpoint (a + b) / 2 like pandas' median.  NaN and null values are skipped. */
+ * the midpoint (a + b) / 2 like pandas' median.  NaN and null values are skipped.
+ * With moments, also each group's compensated sum and sum of squared deviations from
+ * its mean, computed from the sorted-by-group values (saves the var/std passes). */
 static PyObject *
 gb_quantile(PyObject *self, PyObject *args)
 {
     PyObject *co, *vo, *mo, *qo;
     Py_ssize_t nc;
-    int nthreads, median;
-    if (!PyArg_ParseTuple(args, "OnOOOip:_gb_quantile", &co, &nc, &vo, &mo, &qo, &nthreads, &median))
+    int nthreads, median, moments = 0;
+    if (!PyArg_ParseTuple(args, "OnOOOip|p:_gb_quantile", &co, &nc, &vo, &mo, &qo, &nthreads, &median,
+                          &moments))
         return NULL;
     PyArrayObject *ca = NULL, *va = NULL, *ma = NULL, *qa = NULL, *oa = NULL, *na = NULL;
+    PyArrayObject *suma = NULL, *m2a = NULL;
     PyObject *res = NULL;
     int64_t *curs = NULL, *starts = NULL;
     double *buf = NULL;
@@ -1495,6 +1554,11 @@ gb_quantile(PyObject *self, PyObject *args)
     oa = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_FLOAT64, 0);
     na = gb_zeros(nc, NPY_INT64);
     if (oa == NULL || na == NULL) goto error;
+    if (moments) {
+        suma = gb_zeros(nc, NPY_FLOAT64);
+        m2a = gb_zeros(nc, NPY_FLOAT64);
+        if (suma == NULL || m2a == NULL) goto error;
+    }
     nthreads = gb_nthreads(nthreads, n);
     const int32_t *codes = PyArray_DATA(ca);
     const uint8_t *mask = ma ? PyArray_DATA(ma) : NULL;
@@ -1507,14 +1571,20 @@ gb_quantile(PyObject *self, PyObject *args)
     if (curs == NULL || starts == NULL) failed = 1;
     if (!failed) {
         Py_BEGIN_ALLOW_THREADS
-        for (int t = 0; t < nthreads && !failed; t++) {
+        gb_count_job cj[GB_MAXTHREADS];
+        int vsz = vt == VT_B ? 1 : (vt == VT_I4 || vt == VT_F4) ? 4 : 8;
+        for (int t = 0; t < nthreads; t++) {
             Py_ssize_t s0 = n * t / nthreads, s1 = n * (t + 1) / nthreads;
-            int64_t *tc = curs + (size_t)t * (size_t)(nc + 1);
-            int vsz = vt == VT_B ? 1 : (vt == VT_I4 || vt == VT_F4) ? 4 : 8;
-            if (gb_aggregate(OP_COUNT, vt, codes + s0, (const char *)vals + (size_t)s0 * vsz,
-                             mask ? mask + s0 : NULL, NULL, s1 - s0, nc, 1, tc, NULL, NULL, NULL) < 0)
-                failed = 1;
+            cj[t].vt = vt;
+            cj[t].codes = codes + s0;
+            cj[t].vals = (const char *)vals + (size_t)s0 * (size_t)vsz;
+            cj[t].mask = mask ? mask + s0 : NULL;
+            cj[t].n = s1 - s0;
+            cj[t].nc = nc;
+            cj[t].out = curs + (size_t)t * (size_t)(nc + 1);
         }
+        gb_run(gb_count_worker, cj, sizeof(gb_count_job), nthreads);
+        for (int t = 0; t < nthreads; t++) if (cj[t].rc < 0) failed = 1;
         if (!failed) {
             int64_t pos = 0;
             for (Py_ssize_t g = 0; g < nc; g++) {
@@ -1551,6 +1621,8 @@ gb_quantile(PyObject *self, PyObject *args)
                 qj[t].buf = buf; qj[t].start = starts; qj[t].count = count;
                 qj[t].qs = qs; qj[t].nq = nq; qj[t].median = median;
                 qj[t].out = PyArray_DATA(oa);
+                qj[t].sum = suma ? PyArray_DATA(suma) : NULL;
+                qj[t].m2 = m2a ? PyArray_DATA(m2a) : NULL;
                 qj[t].g0 = g;
                 int64_t limit = total * (t + 1) / nthreads;
                 if (t == nthreads - 1) g = nc;
@@ -1565,8 +1637,11 @@ gb_quantile(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto error;
     }
-    res = Py_BuildValue("(OO)", (PyObject *)oa, (PyObject *)na);
+    if (moments) res = Py_BuildValue("(OOOO)", (PyObject *)oa, (PyObject *)na, (PyObject *)suma, (PyObject *)m2a);
+    else res = Py_BuildValue("(OO)", (PyObject *)oa, (PyObject *)na);
 error:
+    Py_XDECREF(suma);
+    Py_XDECREF(m2a);
     free(curs);
     free(starts);
     free(buf);

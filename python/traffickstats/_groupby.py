@@ -28,6 +28,24 @@ Null semantics follow pandas
   :class:`numpy.ma.MaskedArray` with those groups masked (``to_pandas`` turns it into
   a nullable ``Int64``/``boolean`` column, as pandas' nullable dtypes give ``<NA>``).
 
+Numerics
+--------
+Float sums are compensated (Kahan) per group and per thread, and the partial states
+merge compensated too; an infinity switches that column to a plain sum so that it
+stays +-inf (or NaN for inf - inf) like pandas.  ``mean`` is that sum over the count.
+``var``/``std`` use two passes (the compensated mean, then a compensated sum of squared
+deviations from it) rather than Welford's update: as accurate, mergeable, and without a
+division per row.  When the same column also has a ``median``/``quantile``, the
+moments come from the values the order-statistics pass already grouped.
+``median``/``quantile`` counting-sort the values by group and select per group.
+
+Threads
+-------
+``threads=None`` uses every core (at most 8) from 10^6 rows on.  Each thread keeps its
+own partial states for a contiguous range of rows (or, with many groups, owns a range
+of group codes), merged in row order: integer results are identical for any thread
+count, float sums agree to rounding.
+
 Result dtypes
 -------------
 ``count``, ``size``, ``nunique``: int64.  ``mean``, ``var``, ``std`` (``ddof=1``),
@@ -37,10 +55,9 @@ compensated sum).  ``any``/``all``: bool.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -721,10 +738,15 @@ class GroupBy:
             with np.errstate(invalid="ignore", divide="ignore"):
                 return plain(s / np.where(cnt == 0, np.nan, cnt))
         if func in ("var", "std"):
-            s, cnt = self._fsum(column, v, m)
+            moments = self._moment_cache.get(column)
+            if moments is not None:
+                s, cnt, m2 = moments   # from the median/quantile pass over this column
+            else:
+                s, cnt = self._fsum(column, v, m)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mu = s / np.where(cnt == 0, np.nan, cnt)
-                m2, _, _ = self._run("m2", v, m, np.ascontiguousarray(mu))
+                if moments is None:
+                    m2, _, _ = self._run("m2", v, m, np.ascontiguousarray(mu))
                 var = m2 / np.where(cnt <= 1, np.nan, cnt - 1)
                 var[~np.isfinite(mu)] = np.nan
             return plain(np.sqrt(var) if func == "std" else var)
@@ -737,8 +759,13 @@ class GroupBy:
                     raise ValueError(f"{out_name}: quantile needs one or several q in [0, 1]")
                 if not np.all((qs >= 0) & (qs <= 1)):
                     raise ValueError(f"{out_name}: quantiles must lie in [0, 1], got {qs.tolist()}")
-            res, _ = _core._gb_quantile(self._codes, self._ncodes, v, m, qs, self._nthreads,
-                                        func == "median")
+            if column in self._moment_cols and column not in self._moment_cache:
+                res, cnt, s, m2 = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
+                                                     self._nthreads, func == "median", True)
+                self._moment_cache[column] = (s, cnt, m2)
+            else:
+                res, _ = _core._gb_quantile(self._codes, self._ncodes, v, m, qs, self._nthreads,
+                                            func == "median")
             if func == "median" or np.ndim(q) == 0:
                 return plain(res[:, 0])
             self._quantiles[out_name] = qs.tolist()
@@ -855,15 +882,21 @@ class GroupBy:
             specs.append((out, col, func, q))
         self._prepare()
         self._quantiles: dict[str, list[float]] = {}
-        self._fused_sums(specs)
+        # a column with both a median/quantile and a var/std gets its moments from the
+        # order-statistics pass, whose values are already grouped (run those first)
+        holistic = {c for _, c, f, _ in specs if f in ("median", "quantile")}
+        self._moment_cols = holistic & {c for _, c, f, _ in specs if f in ("var", "std")}
+        self._moment_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._fused_sums([sp for sp in specs if sp[1] not in self._moment_cols])
         pending = {}
-        for out, col, func, q in specs:
+        for out, col, func, q in sorted(specs, key=lambda sp: sp[2] not in ("median", "quantile")):
             if out in pending:
                 raise ValueError(f"output name {out!r} is used twice")
             pending[out] = self._one(out, col, func, q)
         self._finish()
         cols = dict(self._key_columns)
-        for out, fin in pending.items():
+        for out, _, _, _ in specs:
+            fin = pending[out]
             if out in cols:
                 raise ValueError(f"output name {out!r} is already used (keys: {list(self._key_columns)})")
             cols[out] = fin(self._obs)
