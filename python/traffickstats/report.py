@@ -278,6 +278,8 @@ class Report:
 
         label_w = max(30, width - 51)  # 2 + label + 1 + value (8) + 2 + detail (up to 38)
         lines = [self._title(), "=" * min(len(self._title()), width)]
+        if self.notice:  # said first as well as in the notes: nobody should quote it as real
+            lines += textwrap.wrap(self.notice, width)
         for sec, _ in SECTIONS:
             part = self._frame[self._frame["section"] == sec]
             if not len(part):
