@@ -76,12 +76,18 @@ typedef struct {
 
 /* Dictionary of distinct byte strings -> dense codes in first-seen order.  A slot
  * holds (high 32 bits of the hash << 32) | (code + 1), 0 when empty, so probing
- * touches the entries only on a likely match. */
+ * touches the entries only on a likely match.  Each entry keeps its first word and
+ * its last word, so strings of up to 16 bytes compare with two word compares. */
+typedef struct {
+    uint64_t w0;          /* prefix8 of the string */
+    uint64_t w1;          /* its last 8 bytes when longer than 8, else 0 */
+    uint32_t off, len;
+} sentry;
+
 typedef struct {
     uint64_t *slots;
     size_t mask;
-    uint32_t *off, *len;
-    uint64_t *w8;         /* prefix8 of each entry */
+    sentry *ent;
     size_t count, cap;
     char *bytes;
     size_t blen, bcap;
@@ -217,17 +223,50 @@ bset_has(const bset *b, const char *s, size_t n)
     return 0;
 }
 
-/* Hash of s[0..n) whose first word is w8 = prefix8(s, n). */
+/* An unaligned 8-byte load. */
 static inline uint64_t
-hash_bytes(const char *s, size_t n, uint64_t w8)
+load8(const char *s)
 {
-    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w8 * 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 31;
-    for (size_t i = 8; i < n; i += 8) {
-        uint64_t w = prefix8(s + i, n - i);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+/* The key words of s[0..n): w0 = prefix8, w1 = the last 8 bytes when n > 8 (the
+ * word overlaps w0 when n < 16), else 0.  Equal strings have equal words, and for
+ * n <= 16 equal words and lengths mean equal strings. */
+static inline void
+skey(const char *s, size_t n, uint64_t *w0, uint64_t *w1)
+{
+    *w0 = prefix8(s, n);
+#if TS_SWAR
+    *w1 = n > 8 ? load8(s + n - 8) : 0;
+#else
+    uint64_t w = 0;
+    if (n > 8) {
+        for (size_t i = 0; i < 8; i++) w |= (uint64_t)(uint8_t)s[n - 8 + i] << (8 * i);
     }
+    *w1 = w;
+#endif
+}
+
+/* Hash of s[0..n) with key words w0, w1 (see skey).  Words between the first and
+ * the last are mixed in only for strings longer than 16 bytes. */
+static inline uint64_t
+hash_bytes(const char *s, size_t n, uint64_t w0, uint64_t w1)
+{
+    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w0 * 0xbf58476d1ce4e5b9ull;
+    h ^= w1 * 0x94d049bb133111ebull;
+    for (size_t i = 8; i + 8 < n; i += 8) {
+        uint64_t w;
+#if TS_SWAR
+        w = load8(s + i);
+#else
+        w = prefix8(s + i, 8);
+#endif
+        h = (h ^ (h >> 32) ^ w) * 0xbf58476d1ce4e5b9ull;
+    }
+    h ^= h >> 32;
     h *= 0x94d049bb133111ebull;
     h ^= h >> 29;
     return h;
@@ -237,9 +276,7 @@ static void
 sdict_free(sdict *d)
 {
     PyMem_RawFree(d->slots);
-    PyMem_RawFree(d->off);
-    PyMem_RawFree(d->len);
-    PyMem_RawFree(d->w8);
+    PyMem_RawFree(d->ent);
     PyMem_RawFree(d->bytes);
     memset(d, 0, sizeof(*d));
 }
@@ -251,7 +288,8 @@ sdict_rehash(sdict *d, size_t nslots)
     if (s == NULL) return -1;
     size_t mask = nslots - 1;
     for (size_t c = 0; c < d->count; c++) {
-        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c], d->w8[c]);
+        const sentry *e = &d->ent[c];
+        uint64_t h = hash_bytes(d->bytes + e->off, e->len, e->w0, e->w1);
         size_t i = (size_t)h & mask;
         while (s[i]) i = (i + 1) & mask;
         s[i] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(c + 1);
@@ -262,22 +300,13 @@ sdict_rehash(sdict *d, size_t nslots)
     return 0;
 }
 
-/* Do a and b (n bytes each, equal in their first 8, both with SLACK) agree? */
-static inline int
-eq_tail(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 8; i < n; i += 8) {
-        if (prefix8(a + i, n - i) != prefix8(b + i, n - i)) return 0;
-    }
-    return 1;
-}
-
 /* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes. */
 static inline int64_t
 sdict_intern(sdict *d, const char *s, size_t n)
 {
-    uint64_t w8 = prefix8(s, n);
-    uint64_t h = hash_bytes(s, n, w8);
+    uint64_t w0, w1;
+    skey(s, n, &w0, &w1);
+    uint64_t h = hash_bytes(s, n, w0, w1);
     uint64_t tag = h & 0xFFFFFFFF00000000ull;
     if (d->slots != NULL) {
         size_t i = (size_t)h & d->mask;
@@ -285,7 +314,9 @@ sdict_intern(sdict *d, const char *s, size_t n)
         while ((v = d->slots[i]) != 0) {
             if ((v & 0xFFFFFFFF00000000ull) == tag) {
                 size_t c = (size_t)(uint32_t)v - 1;
-                if (d->w8[c] == w8 && d->len[c] == n && eq_tail(d->bytes + d->off[c], s, n)) {
+                const sentry *e = &d->ent[c];
+                if (e->w0 == w0 && e->w1 == w1 && e->len == n &&
+                    (n <= 16 || memcmp(d->bytes + e->off + 8, s + 8, n - 16) == 0)) {
                     return (int64_t)c;
                 }
             }
@@ -296,22 +327,15 @@ sdict_intern(sdict *d, const char *s, size_t n)
     if ((d->count + 1) * 2 > (d->slots ? d->mask + 1 : 0)) {
         if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
     }
-    if (d->count == d->cap) {
-        size_t c2 = d->cap, c3 = d->cap, c4 = d->cap;
-        if (grow((void **)&d->off, &c2, d->count + 1, sizeof(uint32_t)) < 0 ||
-            grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0 ||
-            grow((void **)&d->w8, &c4, d->count + 1, sizeof(uint64_t)) < 0) {
-            return -1;
-        }
-        d->cap = c2 < c3 ? c2 : c3;
-        if (c4 < d->cap) d->cap = c4;
-    }
+    if (grow((void **)&d->ent, &d->cap, d->count + 1, sizeof(sentry)) < 0) return -1;
     if (grow((void **)&d->bytes, &d->bcap, d->blen + n + SLACK, 1) < 0) return -1;
     memcpy(d->bytes + d->blen, s, n);
     size_t c = d->count++;
-    d->off[c] = (uint32_t)d->blen;
-    d->len[c] = (uint32_t)n;
-    d->w8[c] = w8;
+    sentry *e = &d->ent[c];
+    e->w0 = w0;
+    e->w1 = w1;
+    e->off = (uint32_t)d->blen;
+    e->len = (uint32_t)n;
     d->blen += n;
     size_t i = (size_t)h & d->mask;
     while (d->slots[i]) i = (i + 1) & d->mask;
@@ -743,10 +767,16 @@ field_text(reader *r, wstate *w, field_t f, size_t *n)
         return s;
     }
     if (grow((void **)&w->scratch, &w->scap, len + SLACK, 1) < 0) return NULL;
+    /* copy the runs between quotes; each quote inside is doubled, keep one */
     size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        w->scratch[k++] = s[i];
-        if (s[i] == r->quote) i++;
+    const char *p = s, *e = s + len;
+    while (p < e) {
+        const char *q = memchr(p, r->quote, (size_t)(e - p));
+        size_t run = q == NULL ? (size_t)(e - p) : (size_t)(q - p) + 1;
+        memcpy(w->scratch + k, p, run);
+        k += run;
+        if (q == NULL) break;
+        p = q + 2;
     }
     *n = k;
     return w->scratch;
@@ -844,7 +874,11 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
         ROW_BEGIN
         int ok = !(bset_has(&r->na, s, len) && (f.len & F_QUOTED) == 0);
         if (ok) {
-            if (f.len & F_ESC) { rc = -2; break; }
+            if (f.len & F_ESC) {
+                /* doubled quotes: intern the unescaped text (w's scratch) */
+                s = field_text(r, w, f, &len);
+                if (s == NULL) { rc = -2; break; }
+            }
             if (lists && memchr(s, r->list_sep, len) != NULL) { rc = -2; break; }
             int64_t code = sdict_intern(&c->dict, s, len);
             if (code < 0) { rc = -2; break; }
@@ -1790,10 +1824,10 @@ finish_dict(sdict *d, int32_t *codes, size_t n)
     size_t m = 0, nbytes = 0;
     for (size_t c = 0; c < k; c++) {
         if (!used[c]) continue;
-        refs[m].s = d->bytes + d->off[c];
-        refs[m].len = d->len[c];
+        refs[m].s = d->bytes + d->ent[c].off;
+        refs[m].len = d->ent[c].len;
         refs[m].code = (int32_t)c;
-        nbytes += d->len[c];
+        nbytes += d->ent[c].len;
         m++;
     }
     qsort(refs, m, sizeof(label_ref), label_cmp);
