@@ -31,6 +31,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <pythread.h>
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define TS_SSE2 1
+#else
+#define TS_SSE2 0
+#endif
 
 #define F_QUOTED 0x80000000u
 #define F_ESC 0x40000000u
@@ -300,7 +306,16 @@ sdict_rehash(sdict *d, size_t nslots)
     return 0;
 }
 
-/* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes. */
+#if defined(__GNUC__)
+#define TS_NOINLINE __attribute__((noinline))
+#else
+#define TS_NOINLINE
+#endif
+
+static int64_t sdict_add(sdict *d, const char *s, size_t n, uint64_t w0, uint64_t w1, uint64_t h);
+
+/* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes.
+ * (the lookup is inlined into the conversion loops; adding is out of line) */
 static inline int64_t
 sdict_intern(sdict *d, const char *s, size_t n)
 {
@@ -323,6 +338,14 @@ sdict_intern(sdict *d, const char *s, size_t n)
             i = (i + 1) & d->mask;
         }
     }
+    return sdict_add(d, s, n, w0, w1, h);
+}
+
+/* Adds s[0..n) (not present; key words w0, w1, hash h): its new code, or -1/-2. */
+static TS_NOINLINE int64_t
+sdict_add(sdict *d, const char *s, size_t n, uint64_t w0, uint64_t w1, uint64_t h)
+{
+    uint64_t tag = h & 0xFFFFFFFF00000000ull;
     if (d->count >= INT32_MAX - 1 || d->blen + n > INT32_MAX) return -2;
     if ((d->count + 1) * 2 > (d->slots ? d->mask + 1 : 0)) {
         if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
@@ -457,13 +480,17 @@ tokenize(reader *r, size_t max_rows)
     const char *end = buf + r->len;
     const char *p = buf + r->pos;
     const uint8_t *sp = r->special;
+    (void)sp;  /* the byte-loop fallback only */
     const char delim = r->delim, quote = r->quote;
     const int has_quote = r->has_quote, eof = r->eof;
     int64_t line = r->line;
     /* the field array in locals: stores through r would be reloaded every field */
     field_t *F = r->fields;
     size_t nfl = r->nfields, fcapl = r->fcap;
-#if TS_SWAR
+#if TS_SSE2
+    const __m128i vdelim = _mm_set1_epi8(delim), vquote = _mm_set1_epi8(quote);
+    const __m128i vlf = _mm_set1_epi8('\n'), vcr = _mm_set1_epi8('\r');
+#elif TS_SWAR
     const uint64_t bdelim = 0x0101010101010101ull * (uint8_t)delim;
     const uint64_t bquote = 0x0101010101010101ull * (uint8_t)quote;
 #endif
@@ -492,7 +519,31 @@ tokenize(reader *r, size_t max_rows)
                 flags = F_QUOTED;
                 for (;;) {
                     const char *q = p;
-#if TS_SWAR
+#if TS_SSE2
+                    /* to the next quote, counting line breaks on the way; 16 bytes
+                     * at a time (the buffer has SLACK readable bytes past `end`, and
+                     * a match there is clamped to `end`) */
+                    for (;;) {
+                        while (q < end) {
+                            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+                            __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(v, vquote),
+                                                      _mm_or_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(v, vcr)));
+                            unsigned m = (unsigned)_mm_movemask_epi8(e3);
+                            if (m) {
+                                q += __builtin_ctz(m);
+                                break;
+                            }
+                            q += 16;
+                        }
+                        if (q >= end) {
+                            q = end;
+                            break;
+                        }
+                        if (*q == quote) break;
+                        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) line++;
+                        q++;
+                    }
+#elif TS_SWAR
                     /* to the next quote, counting line breaks on the way */
                     for (;;) {
                         while (q + 8 <= end) {
@@ -544,7 +595,21 @@ tokenize(reader *r, size_t max_rows)
                 }
             }
             else {
-#if TS_SWAR
+#if TS_SSE2
+                /* to the next delimiter or line break, 16 bytes at a time (as above) */
+                while (p < end) {
+                    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+                    __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(v, vdelim),
+                                              _mm_or_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(v, vcr)));
+                    unsigned m = (unsigned)_mm_movemask_epi8(e3);
+                    if (m) {
+                        p += __builtin_ctz(m);
+                        break;
+                    }
+                    p += 16;
+                }
+                if (p > end) p = end;
+#elif TS_SWAR
                 while (p + 8 <= end) {
                     uint64_t w;
                     memcpy(&w, p, 8);
@@ -557,8 +622,10 @@ tokenize(reader *r, size_t max_rows)
                     p += 8;
                 }
 #endif
+#if !TS_SSE2
                 while (p < end && !sp[(uint8_t)*p]) p++;
-#if TS_SWAR
+#endif
+#if TS_SWAR && !TS_SSE2
             scanned:
 #endif
                 fe = p;
