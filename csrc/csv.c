@@ -78,6 +78,7 @@ typedef struct {
     size_t *n;
     Py_ssize_t count;
     uint64_t lenmask;     /* bit k set when some member has length k (< 64) */
+    uint64_t *w8;         /* prefix8 of each member (owned; PyMem_Raw) */
 } bset;
 
 /* Dictionary of distinct byte strings -> dense codes in first-seen order.  A slot
@@ -225,6 +226,20 @@ bset_has(const bset *b, const char *s, size_t n)
         size_t j = 0;
         while (j < n && b->s[i][j] == s[j]) j++;
         if (j == n) return 1;
+    }
+    return 0;
+}
+
+/* bset_has for the reader's fields, which have SLACK readable bytes: members up to
+ * 8 bytes long compare as one word. */
+static inline int
+bset_has_field(const bset *b, const char *s, size_t n)
+{
+    if (n >= 64 || !((b->lenmask >> n) & 1)) return 0;
+    if (n > 8) return bset_has(b, s, n);
+    uint64_t w = prefix8(s, n);
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        if (b->n[i] == n && b->w8[i] == w) return 1;
     }
     return 0;
 }
@@ -904,7 +919,7 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     case TS_INT64: {
         int64_t *out = (int64_t *)c->vals;
         ROW_BEGIN
-        int ok = !bset_has(&r->na, s, len);
+        int ok = !bset_has_field(&r->na, s, len);
         if (ok) {
             if (ts_parse_int64(s, len, &out[n]) != TS_NUM_OK) { rc = -2; break; }
         }
@@ -916,9 +931,9 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
         double *out = (double *)c->vals;
         const int special = !c->infer;
         ROW_BEGIN
-        int ok = !bset_has(&r->na, s, len);
+        int ok = !bset_has_field(&r->na, s, len);
         if (ok) {
-            if (ts_parse_float(s, len, special, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+            if (ts_parse_float_fast(s, len, special, &out[n]) != TS_NUM_OK) { rc = -2; break; }
         }
         else out[n] = 0.0;
         SET_VALID(ok)
@@ -927,7 +942,7 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     case TS_DATE: {
         int32_t *out = (int32_t *)c->vals;
         ROW_BEGIN
-        int ok = !bset_has(&r->na, s, len);
+        int ok = !bset_has_field(&r->na, s, len);
         if (ok) {
             if (!ts_parse_iso_date(s, len, &out[n])) { rc = -2; break; }
         }
@@ -939,7 +954,7 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
         int32_t *out = (int32_t *)c->vals;
         const int lists = c->infer && r->infer_lists;
         ROW_BEGIN
-        int ok = !(bset_has(&r->na, s, len) && (f.len & F_QUOTED) == 0);
+        int ok = (f.len & F_QUOTED) != 0 || !bset_has_field(&r->na, s, len);
         if (ok) {
             if (f.len & F_ESC) {
                 /* doubled quotes: intern the unescaped text (w's scratch) */
@@ -984,7 +999,7 @@ convert(reader *r, wstate *w, int ci)
         int quoted = (f.len & F_QUOTED) != 0;
         int64_t i = c->n;
         int text = type == TS_CATEGORY || type == TS_STRING || type == TS_LIST;
-        int isnull = bset_has(&r->na, s, len) && !(text && quoted);
+        int isnull = bset_has_field(&r->na, s, len) && !(text && quoted);
         int ok = 1;
         if (type == ST_NONE) {
             isnull = 1;
@@ -992,8 +1007,8 @@ convert(reader *r, wstate *w, int ci)
         else if (!isnull) {
             switch (type) {
             case TS_BOOL:
-                if (bset_has(&r->tru, s, len)) c->vals[i] = 1;
-                else if (bset_has(&r->fal, s, len)) c->vals[i] = 0;
+                if (bset_has_field(&r->tru, s, len)) c->vals[i] = 1;
+                else if (bset_has_field(&r->fal, s, len)) c->vals[i] = 0;
                 else {
                     if (c->infer) return 2;
                     if (bad_value(r, w, c, row, E_VALUE, "bool", s, len) < 0) return -1;
@@ -1178,7 +1193,7 @@ infer_col(reader *r, colbuf *c)
         field_t f = r->fields[row->first + (size_t)c->src];
         const char *s = r->buf + f.start;
         size_t len = f.len & F_LEN;
-        if (bset_has(&r->na, s, len)) continue;
+        if (bset_has_field(&r->na, s, len)) continue;
         if (st != ST_NONE && fits(r, st, s, len)) continue;
         st = join(st, classify(r, s, len));
     }
@@ -2003,7 +2018,8 @@ bset_init(bset *b, PyObject *tuple, const char *what)
     b->count = k;
     b->s = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(char *));
     b->n = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(size_t));
-    if (b->s == NULL || b->n == NULL) {
+    b->w8 = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(uint64_t));
+    if (b->s == NULL || b->n == NULL || b->w8 == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -2016,6 +2032,9 @@ bset_init(bset *b, PyObject *tuple, const char *what)
         b->s[i] = PyBytes_AS_STRING(o);
         b->n[i] = (size_t)PyBytes_GET_SIZE(o);
         if (b->n[i] < 64) b->lenmask |= (uint64_t)1 << b->n[i];
+        uint64_t w = 0;
+        for (size_t j = 0; j < b->n[i] && j < 8; j++) w |= (uint64_t)(uint8_t)b->s[i][j] << (8 * j);
+        b->w8[i] = w;
     }
     return 0;
 }
@@ -2034,10 +2053,13 @@ reader_free(reader *r)
     PyMem_RawFree(r->bads);
     PyMem_RawFree(r->na.s);
     PyMem_RawFree(r->na.n);
+    PyMem_RawFree(r->na.w8);
     PyMem_RawFree(r->tru.s);
     PyMem_RawFree(r->tru.n);
+    PyMem_RawFree(r->tru.w8);
     PyMem_RawFree(r->fal.s);
     PyMem_RawFree(r->fal.n);
+    PyMem_RawFree(r->fal.w8);
     if (r->cols) {
         for (int i = 0; i < r->ncb; i++) colbuf_free(&r->cols[i]);
         PyMem_RawFree(r->cols);
@@ -2701,6 +2723,7 @@ done:
     PyMem_RawFree(o.data);
     PyMem_RawFree(w.na.s);
     PyMem_RawFree(w.na.n);
+    PyMem_RawFree(w.na.w8);
     return ret;
 }
 
