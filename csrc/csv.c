@@ -30,6 +30,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 #include <pythread.h>
 #if defined(__SSE2__) && defined(__GNUC__)
 #include <emmintrin.h>
@@ -117,6 +118,7 @@ typedef struct {
     sdict dict;
     int64_t save_n, save_nulls;
     size_t save_dlen;
+    double cost;          /* seconds its conversion took in the last chunk */
 } colbuf;
 
 typedef struct {
@@ -155,6 +157,7 @@ typedef struct {
     int ncols;
     colbuf *cols;
     int ncb;
+    int *order;           /* columns in the order the threads claim them (owned) */
     wstate ws[2];
     int nthreads;
     csv_err err;
@@ -1329,6 +1332,44 @@ convert_column(reader *r, wstate *w, int ci)
 
 /* ---- two-thread conversion: columns are handed out one at a time ---------- */
 
+/* A monotonic clock in seconds (0 where there is none: the order then stays). */
+static double
+now_seconds(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    return 0.0;
+}
+
+/* convert_column, timed into the column's cost (each column has one thread). */
+static int
+convert_column_timed(reader *r, wstate *w, int ci)
+{
+    double t0 = now_seconds();
+    int rc = convert_column(r, w, ci);
+    r->cols[ci].cost = now_seconds() - t0;
+    return rc;
+}
+
+/* Longest first (LPT): the next chunk's claim order is by this chunk's conversion
+ * times, so that no thread is left converting a big column alone at the end.
+ * Insertion sort: the order changes little between chunks. */
+static void
+order_by_cost(reader *r)
+{
+    if (r->order == NULL) return;
+    for (int i = 1; i < r->ncb; i++) {
+        int ci = r->order[i], j = i;
+        while (j > 0 && r->cols[r->order[j - 1]].cost < r->cols[ci].cost) {
+            r->order[j] = r->order[j - 1];
+            j--;
+        }
+        r->order[j] = ci;
+    }
+}
+
 static int
 err_before(const csv_err *a, const csv_err *b)
 {
@@ -1370,7 +1411,8 @@ pool_claim(pool *pl, int worker)
         }
     }
     else if (!pl->stop && pl->next < pl->r->ncb) {
-        t = pl->next++;
+        t = pl->r->order != NULL ? pl->r->order[pl->next] : pl->next;
+        pl->next++;
     }
     if (worker && t != CLAIM_NONE) pl->active = 1;
     PyThread_release_lock(pl->mtx);
@@ -1437,7 +1479,7 @@ worker_main(void *arg)
             int res = 0, failed = 0, rc;
             csv_err first;
             if (t == CLAIM_TOK) rc = tokenize(&pl->tk, (size_t)-1);
-            else rc = convert_column(pl->r, &pl->r->ws[1], t);
+            else rc = convert_column_timed(pl->r, &pl->r->ws[1], t);
             PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
             if (t == CLAIM_TOK) {
                 pl->rc1 = rc;
@@ -1548,7 +1590,7 @@ convert_all(reader *r, pool *pl)
     int rc0 = 0, failed0 = 0, t;
     csv_err first0;
     while ((t = pool_claim(pl, 0)) != CLAIM_NONE) {
-        if (note_column(convert_column(r, w0, t), w0, &rc0, &failed0, &first0)) {
+        if (note_column(convert_column_timed(r, w0, t), w0, &rc0, &failed0, &first0)) {
             PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
             pl->stop = 1;
             PyThread_release_lock(pl->mtx);
@@ -1561,6 +1603,7 @@ convert_all(reader *r, pool *pl)
     csv_err first1 = pl->first1;
     pl->next = r->ncb;  /* nothing left for a late worker */
     PyThread_release_lock(pl->mtx);
+    order_by_cost(r);
     if (rc0 < 0 || rc1 < 0) {
         r->err = rc0 < 0 ? w0->err : w1->err;
         return -1;
@@ -2064,6 +2107,7 @@ reader_free(reader *r)
         for (int i = 0; i < r->ncb; i++) colbuf_free(&r->cols[i]);
         PyMem_RawFree(r->cols);
     }
+    PyMem_RawFree(r->order);
 }
 
 /* Converts the deferred hard floats with the GIL held.  0 or -1. */
@@ -2351,6 +2395,9 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
         }
         if (PyList_Append(sel_names, nm) < 0) goto error;
     }
+    /* claim order for two threads (none: columns in file order) */
+    r->order = PyMem_RawMalloc((size_t)(r->ncb ? r->ncb : 1) * sizeof(int));
+    for (int ci = 0; r->order != NULL && ci < r->ncb; ci++) r->order[ci] = ci;
 
     /* the data */
     int64_t data_start = r->base + (int64_t)r->pos;
