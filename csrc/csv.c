@@ -164,6 +164,7 @@ typedef struct {
     csv_err *bads;
     size_t nbads, bcap;
     int newbad;
+    int utf8_ok;          /* the tokenized rows were validated as UTF-8 already */
     uint8_t special[256];
 } reader;
 
@@ -1330,6 +1331,20 @@ convert_column(reader *r, wstate *w, int ci)
     }
 }
 
+/* Tokenizes all complete rows and validates their bytes as UTF-8 (sets utf8_ok
+ * when valid; an invalid byte is left for check_utf8 to locate and report). */
+static int
+tokenize_checked(reader *r)
+{
+    int rc = tokenize(r, (size_t)-1);
+    if (rc == 0) {
+        r->utf8_ok = r->nrows == 0 ||
+                     utf8_invalid_at((const uint8_t *)r->buf + r->rows[0].start,
+                                     r->rows[r->nrows - 1].end - r->rows[0].start) < 0;
+    }
+    return rc;
+}
+
 /* ---- two-thread conversion: columns are handed out one at a time ---------- */
 
 /* A monotonic clock in seconds (0 where there is none: the order then stays). */
@@ -1478,7 +1493,7 @@ worker_main(void *arg)
         while ((t = pool_claim(pl, 1)) != CLAIM_NONE) {
             int res = 0, failed = 0, rc;
             csv_err first;
-            if (t == CLAIM_TOK) rc = tokenize(&pl->tk, (size_t)-1);
+            if (t == CLAIM_TOK) rc = tokenize_checked(&pl->tk);
             else rc = convert_column_timed(pl->r, &pl->r->ws[1], t);
             PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
             if (t == CLAIM_TOK) {
@@ -1649,6 +1664,7 @@ static int
 tokenize_split(reader *r, pool *pl, size_t min_bytes)
 {
     size_t avail = r->len - r->pos;
+    r->utf8_ok = 0;
     if (!pl->started || avail < min_bytes || r->ncols < 0) return tokenize(r, (size_t)-1);
     const char *b = r->buf;
     size_t mid = r->pos + avail / 2, s = mid;
@@ -1695,12 +1711,12 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     int eof = r->eof;
     r->len = s;
     r->eof = 0;
-    int rc0 = tokenize(r, (size_t)-1);
+    int rc0 = tokenize_checked(r);
     r->len = len;
     r->eof = eof;
     int rc1;
     if (rc0 == 0 && r->pos == s && pool_claim(pl, 0) == CLAIM_TOK) {
-        rc1 = tokenize(t, (size_t)-1);  /* the worker was not scheduled: do it here */
+        rc1 = tokenize_checked(t);  /* the worker was not scheduled: do it here */
     }
     else {
         PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
@@ -1712,7 +1728,11 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
         PyThread_release_lock(pl->mtx);
     }
     if (rc0 < 0) return -1;
-    if (r->pos != s || rc1 < 0) return tokenize(r, (size_t)-1);
+    if (r->pos != s || rc1 < 0) {
+        r->utf8_ok = 0;
+        return tokenize(r, (size_t)-1);
+    }
+    r->utf8_ok = r->utf8_ok && t->utf8_ok;
     /* append the worker's rows, fields and dropped rows, lines made absolute */
     if (grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
         grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||
@@ -1744,7 +1764,7 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
 static int
 process_chunk(reader *r, pool *pl)
 {
-    if (check_utf8(r) < 0) {
+    if (!r->utf8_ok && check_utf8(r) < 0) {
         /* strict: a value error in an earlier row of the chunk comes first */
         csv_err ue = r->err;
         size_t keep = 0;
