@@ -165,6 +165,13 @@ typedef struct {
     size_t nbads, bcap;
     int newbad;
     int utf8_ok;          /* the tokenized rows were validated as UTF-8 already */
+    /* read-ahead (two threads): while the worker converts a chunk, the main thread
+     * takes the GIL back briefly and reads the next bytes into buf2 after a copy of
+     * the incomplete tail; the buffers are swapped when the chunk is done */
+    PyThreadState *tstate;  /* the main thread's saved state while the GIL is released */
+    char *buf2;           /* owned, PyMem_Raw, cap2 + SLACK bytes */
+    size_t cap2, pf_len;
+    int pf_ready, pf_eof, pf_err;
     uint8_t special[256];
 } reader;
 
@@ -331,6 +338,7 @@ sdict_rehash(sdict *d, size_t nslots)
 #define TS_NOINLINE
 #endif
 
+static void prefetch(reader *r);
 static int64_t sdict_add(sdict *d, const char *s, size_t n, uint64_t w0, uint64_t w1, uint64_t h);
 
 /* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes.
@@ -1602,6 +1610,7 @@ convert_all(reader *r, pool *pl)
     int post = pl->started && pool_post_locked(pl);
     PyThread_release_lock(pl->mtx);
     if (post) PyThread_release_lock(pl->go);
+    prefetch(r);  /* the next bytes, while the worker starts on the columns */
     int rc0 = 0, failed0 = 0, t;
     csv_err first0;
     while ((t = pool_claim(pl, 0)) != CLAIM_NONE) {
@@ -1874,10 +1883,62 @@ raise_err(reader *r, PyObject *errcls, PyObject *path, PyObject *names)
     return NULL;
 }
 
-/* Reads once into the buffer (compacting first).  0 or -1 with an exception. */
+/* Calls readinto once on dst[0..room) (GIL held): the byte count, or -1 with an
+ * exception. */
+static Py_ssize_t
+read_some(reader *r, char *dst, size_t room)
+{
+    PyObject *mv = PyMemoryView_FromMemory(dst, (Py_ssize_t)room, PyBUF_WRITE);
+    if (mv == NULL) return -1;
+    PyObject *res = PyObject_CallOneArg(r->readinto, mv);
+    if (res == NULL) {
+        /* release the view with readinto's exception put aside, then restore it */
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
+        Py_XDECREF(rel);
+        Py_DECREF(mv);
+        if (rel == NULL) PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+        return -1;
+    }
+    PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
+    Py_DECREF(mv);
+    if (rel == NULL) {
+        Py_DECREF(res);
+        return -1;
+    }
+    Py_DECREF(rel);
+    Py_ssize_t got = PyLong_AsSsize_t(res);
+    Py_DECREF(res);
+    if (got == -1 && PyErr_Occurred()) return -1;
+    if (got < 0 || (size_t)got > room) {
+        PyErr_SetString(PyExc_ValueError, "readinto returned an invalid byte count");
+        return -1;
+    }
+    return got;
+}
+
+/* Reads once into the buffer (compacting first), or takes the read-ahead buffer
+ * when one is ready.  0 or -1 with an exception. */
 static int
 fill(reader *r)
 {
+    if (r->pf_ready) {
+        /* buf2 holds the old buffer's tail buf[pos..len) and the bytes read after it */
+        char *b = r->buf;
+        size_t c = r->cap;
+        r->buf = r->buf2;
+        r->cap = r->cap2;
+        r->buf2 = b;
+        r->cap2 = c;
+        r->base += (int64_t)r->pos;
+        r->len = r->pf_len;
+        r->pos = 0;
+        r->eof = r->pf_eof;
+        r->pf_ready = 0;
+        return 0;
+    }
     if (r->pos > 0) {
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
         r->base += (int64_t)r->pos;
@@ -1902,30 +1963,40 @@ fill(reader *r)
         r->buf = q;
         r->cap = nc;
     }
-    PyObject *mv = PyMemoryView_FromMemory(r->buf + r->len, (Py_ssize_t)(r->cap - r->len), PyBUF_WRITE);
-    if (mv == NULL) return -1;
-    PyObject *res = PyObject_CallOneArg(r->readinto, mv);
-    PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
-    Py_DECREF(mv);
-    if (res == NULL) {
-        Py_XDECREF(rel);
-        return -1;
-    }
-    if (rel == NULL) {
-        Py_DECREF(res);
-        return -1;
-    }
-    Py_DECREF(rel);
-    Py_ssize_t got = PyLong_AsSsize_t(res);
-    Py_DECREF(res);
-    if (got == -1 && PyErr_Occurred()) return -1;
-    if (got < 0 || (size_t)got > r->cap - r->len) {
-        PyErr_SetString(PyExc_ValueError, "readinto returned an invalid byte count");
-        return -1;
-    }
+    Py_ssize_t got = read_some(r, r->buf + r->len, r->cap - r->len);
+    if (got < 0) return -1;
     if (got == 0) r->eof = 1;
     r->len += (size_t)got;
     return 0;
+}
+
+/* The read-ahead (see reader.buf2), called by the main thread without the GIL while
+ * the worker converts.  Does nothing unless the incomplete tail leaves at least
+ * half a chunk of room.  A read error is kept (pf_err, the exception set) and raised
+ * after the chunk. */
+static void
+prefetch(reader *r)
+{
+    if (r->tstate == NULL || r->eof || r->pf_ready || r->pf_err) return;
+    size_t tail = r->len - r->pos;
+    if (r->cap < tail + r->chunk / 2) return;
+    if (r->cap2 != r->cap) {
+        char *q = PyMem_RawRealloc(r->buf2, r->cap + SLACK);
+        if (q == NULL) return;  /* harmless: fill reads as usual */
+        r->buf2 = q;
+        r->cap2 = r->cap;
+    }
+    memcpy(r->buf2, r->buf + r->pos, tail);
+    PyEval_RestoreThread(r->tstate);
+    Py_ssize_t got = read_some(r, r->buf2 + tail, r->cap2 - tail);
+    r->tstate = PyEval_SaveThread();
+    if (got < 0) {
+        r->pf_err = 1;
+        return;
+    }
+    r->pf_len = tail + (size_t)got;
+    r->pf_eof = got == 0;
+    r->pf_ready = 1;
 }
 
 typedef struct {
@@ -2106,6 +2177,7 @@ static void
 reader_free(reader *r)
 {
     PyMem_RawFree(r->buf);
+    PyMem_RawFree(r->buf2);
     PyMem_RawFree(r->fields);
     PyMem_RawFree(r->rows);
     for (int t = 0; t < 2; t++) {
@@ -2426,7 +2498,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     for (;;) {
         int rc = 0;
         if (r->pos >= r->len && r->eof) break;
-        Py_BEGIN_ALLOW_THREADS
+        r->tstate = PyEval_SaveThread();
         /* the worker starts with the first big chunk (nthreads 3: always, for tests) */
         if (!pool_tried && (r->len - r->pos >= (1 << 16) || r->nthreads > 2)) {
             pool_start(&pl, r);
@@ -2440,7 +2512,14 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
             if (!(process_chunk(r, &pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &te))) r->err = te;
         }
         if (rc == 0 && r->nrows > 0) rc = process_chunk(r, &pl);
-        Py_END_ALLOW_THREADS
+        PyEval_RestoreThread(r->tstate);
+        r->tstate = NULL;
+        if (r->pf_err) {
+            /* a failed read-ahead: its exception unless the chunk itself ended the read */
+            if (rc != 0) PyErr_Clear();
+            else goto error;
+        }
+        if (rc != 0) r->pf_ready = 0;
         if (rc < 0) {
             raise_err(r, errcls, path, names);
             goto error;

@@ -276,3 +276,35 @@ def test_list_with_empty_first_item_round_trips():
     t.to_csv(buf)
     assert buf.getvalue() == b'p\n;sex\n""\n\n"a,b;"\n'
     assert ts.read_csv(io.BytesIO(buf.getvalue()), schema=t.schema).equals(t)
+
+
+class _FailingReader(io.RawIOBase):
+    """Raw binary stream whose k-th readinto call raises OSError."""
+
+    def __init__(self, data: bytes, k: int) -> None:
+        self._b = io.BytesIO(data)
+        self._n = 0
+        self._k = k
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, mv) -> int:  # type: ignore[override]
+        self._n += 1
+        if self._n == self._k:
+            raise OSError("disk on fire")
+        return self._b.readinto(mv)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_read_error_propagates(threads: int, k: int) -> None:
+    # several chunks, so that with two threads a later read is a read-ahead made
+    # while the worker converts
+    rows = b"".join(b'%d,"x%d",%d.5\n' % (i, i % 5, i) for i in range(30000))
+    data = b"a,b,c\n" + rows
+    with pytest.raises(OSError, match="disk on fire"):
+        ts.read_csv(_FailingReader(data, k), threads=threads, chunk_size=100_000)
+    # and without a failure the same stream reads completely
+    t = ts.read_csv(_FailingReader(data, 0), threads=threads, chunk_size=100_000)
+    assert t.num_rows == 30000
