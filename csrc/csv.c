@@ -119,6 +119,7 @@ typedef struct {
     int64_t save_n, save_nulls;
     size_t save_dlen;
     double cost;          /* seconds its conversion took in the last chunk */
+    int rolled_back;      /* rows were undone: its dictionary may hold unused labels */
 } colbuf;
 
 typedef struct {
@@ -1303,6 +1304,7 @@ rollback_col(reader *r, wstate *w, int ci)
         if (w->defer[i].ci != ci) w->defer[k++] = w->defer[i];
     }
     w->ndefer = k;
+    c->rolled_back = 1;
     c->n = c->save_n;
     c->nulls = c->save_nulls;
     c->dlen = c->save_dlen;
@@ -1313,6 +1315,7 @@ rollback_cols(reader *r)
 {
     for (int ci = 0; ci < r->ncb; ci++) {
         colbuf *c = &r->cols[ci];
+        c->rolled_back = 1;
         c->n = c->save_n;
         c->nulls = c->save_nulls;
         c->dlen = c->save_dlen;
@@ -2016,10 +2019,11 @@ label_cmp(const void *a, const void *b)
 }
 
 /* Sorts the dictionary (UTF-8 byte order = code point order, as Python sorts str),
- * drops labels no row uses and rewrites the n codes.  New reference to the
+ * drops labels no row uses (when `check_used`; otherwise every label was interned
+ * for a row that was kept) and rewrites the n codes.  New reference to the
  * dictionary column, or NULL. */
 static ts_column *
-finish_dict(sdict *d, int32_t *codes, size_t n)
+finish_dict(sdict *d, int32_t *codes, size_t n, int check_used)
 {
     size_t k = d->count;
     label_ref *refs = PyMem_RawMalloc((k ? k : 1) * sizeof(label_ref));
@@ -2032,11 +2036,16 @@ finish_dict(sdict *d, int32_t *codes, size_t n)
         PyErr_NoMemory();
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
-    for (size_t i = 0; i < n; i++) {
-        if (codes[i] >= 0) used[codes[i]] = 1;
+    if (check_used) {
+        Py_BEGIN_ALLOW_THREADS
+        for (size_t i = 0; i < n; i++) {
+            if (codes[i] >= 0) used[codes[i]] = 1;
+        }
+        Py_END_ALLOW_THREADS
     }
-    Py_END_ALLOW_THREADS
+    else {
+        memset(used, 1, k);
+    }
     size_t m = 0, nbytes = 0;
     for (size_t c = 0; c < k; c++) {
         if (!used[c]) continue;
@@ -2118,7 +2127,7 @@ finish_column(colbuf *c)
     if (c->type == TS_CATEGORY || c->type == TS_LIST) {
         int32_t *codes = (int32_t *)(c->type == TS_CATEGORY ? c->vals : c->data);
         size_t ncodes = c->type == TS_CATEGORY ? n : c->dlen / 4;
-        col->dictionary = finish_dict(&c->dict, codes, codes ? ncodes : 0);
+        col->dictionary = finish_dict(&c->dict, codes, codes ? ncodes : 0, c->rolled_back);
         if (col->dictionary == NULL) goto error;
     }
     size_t isz = col_itemsize(c->type);

@@ -308,3 +308,12 @@ def test_read_error_propagates(threads: int, k: int) -> None:
     # and without a failure the same stream reads completely
     t = ts.read_csv(_FailingReader(data, 0), threads=threads, chunk_size=100_000)
     assert t.num_rows == 30000
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_skipped_row_labels_leave_the_dictionary(threads: int) -> None:
+    # the dropped row's label was interned before the row was rolled back
+    data = b"a,b\n1,x\n2,y\nzz,onlyhere\n3,x\n"
+    t = ts.read_csv(io.BytesIO(data), schema={"a": "int64"}, on_bad_lines="skip", threads=threads)
+    assert t["b"].dictionary.to_pylist() == ["x", "y"]
+    assert t["b"].to_pylist() == ["x", "y", "x"]
