@@ -166,6 +166,7 @@ typedef struct {
     size_t nbads, bcap;
     int newbad;
     int utf8_ok;          /* the tokenized rows were validated as UTF-8 already */
+    int split_misses;     /* two-thread tokenizing: split guesses that were wrong */
     /* read-ahead (two threads): while the worker converts a chunk, the main thread
      * takes the GIL back briefly and reads the next bytes into buf2 after a copy of
      * the incomplete tail; the buffers are swapped when the chunk is done */
@@ -1680,12 +1681,18 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     if (!pl->started || avail < min_bytes || r->ncols < 0) return tokenize(r, (size_t)-1);
     const char *b = r->buf;
     size_t mid = r->pos + avail / 2, s = mid;
-    size_t quotes = r->has_quote ? count_quotes(b + r->pos, mid - r->pos, r->quote) : 0;
+    /* Counting the quotes before the middle is serial work; while guesses keep
+     * succeeding, the first line break after the middle is taken as it is (the check
+     * below rejects a wrong guess, at the cost of tokenizing the chunk serially);
+     * after two wrong guesses (many line breaks inside quoted fields) the quotes are
+     * counted for the rest of the file. */
+    const int count = r->has_quote && r->split_misses >= 2;
+    size_t quotes = count ? count_quotes(b + r->pos, mid - r->pos, r->quote) : 0;
     int found = 0;
     for (int tries = 0; tries < 64 && s < r->len; tries++) {
         const char *nl = memchr(b + s, '\n', r->len - s);
         if (nl == NULL) break;
-        if (r->has_quote) quotes += count_quotes(b + s, (size_t)(nl - (b + s)), r->quote);
+        if (count) quotes += count_quotes(b + s, (size_t)(nl - (b + s)), r->quote);
         s = (size_t)(nl - b) + 1;
         if ((quotes & 1) == 0) {
             found = 1;
@@ -1741,6 +1748,7 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     }
     if (rc0 < 0) return -1;
     if (r->pos != s || rc1 < 0) {
+        if (rc0 == 0 && r->pos != s) r->split_misses++;
         r->utf8_ok = 0;
         return tokenize(r, (size_t)-1);
     }
