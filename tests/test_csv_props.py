@@ -317,3 +317,19 @@ def test_skipped_row_labels_leave_the_dictionary(threads: int) -> None:
     t = ts.read_csv(io.BytesIO(data), schema={"a": "int64"}, on_bad_lines="skip", threads=threads)
     assert t["b"].dictionary.to_pylist() == ["x", "y"]
     assert t["b"].to_pylist() == ["x", "y", "x"]
+
+
+@pytest.mark.parametrize("every", [1, 3, 50])
+def test_two_thread_split_inside_quoted_line_breaks(every: int) -> None:
+    # line breaks inside quoted fields near every chunk's middle: wrong split guesses
+    # must fall back (and later count quotes) without changing the result
+    rows = []
+    for i in range(20000):
+        text = f'"note {i}\nmore ""q"" {i % 7}"' if i % every == 0 else f"plain {i % 11}"
+        rows.append(f"{i},{text},{i % 3}.25")
+    data = ("id,text,x\n" + "\n".join(rows) + "\n").encode()
+    one = ts.read_csv(io.BytesIO(data), threads=1, chunk_size=150_000)
+    two = ts.read_csv(io.BytesIO(data), threads=2, chunk_size=150_000)
+    assert one.equals(two)
+    assert one.num_rows == 20000
+    assert two["text"].to_pylist()[0] == 'note 0\nmore "q" 0'
