@@ -27,6 +27,16 @@ ts_parse_int64(const char *s, size_t n, int64_t *out)
     }
     if (p == e) return TS_NUM_BAD;
     uint64_t v = 0;
+    if (e - p <= 18) {
+        /* at most 18 digits cannot overflow: no per-digit range check */
+        for (; p < e; p++) {
+            unsigned d = (unsigned)(unsigned char)*p - '0';
+            if (d > 9) return TS_NUM_BAD;
+            v = v * 10 + d;
+        }
+        *out = neg ? -(int64_t)v : (int64_t)v;
+        return TS_NUM_OK;
+    }
     int over = 0;
     for (; p < e; p++) {
         unsigned d = (unsigned)(unsigned char)*p - '0';
