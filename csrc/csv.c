@@ -179,6 +179,8 @@ typedef struct {
     int newbad;
     int utf8_ok;          /* the tokenized rows were validated as UTF-8 already */
     int split_misses;     /* two-thread tokenizing: split guesses that were wrong */
+    int dense;            /* no chunk row is bad and row i's fields start at i * ncols
+                           * (set by convert_all for the fast conversion loops) */
     /* read-ahead (two threads): while the worker converts a chunk, the main thread
      * takes the GIL back briefly and reads the next bytes into buf2 after a copy of
      * the incomplete tail; the buffers are swapped when the chunk is done */
@@ -931,11 +933,19 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     uint8_t *valid = c->valid;
     size_t ri = *from;
     int rc = 0;
+    /* dense chunk (see reader.dense): row ri's field is fields[ri * ncols + src] */
+    const int dense = r->dense;
+    const field_t *fcol = r->fields + c->src;
+    const size_t stride = (size_t)r->ncols;
 #define ROW_BEGIN                                                             \
     for (; ri < r->nrows; ri++) {                                             \
-        const row_t *row = &r->rows[ri];                                      \
-        if (row->bad) continue;                                               \
-        field_t f = r->fields[row->first + (size_t)c->src];                   \
+        field_t f;                                                            \
+        if (dense) f = fcol[ri * stride];                                     \
+        else {                                                                \
+            const row_t *row = &r->rows[ri];                                  \
+            if (row->bad) continue;                                           \
+            f = r->fields[row->first + (size_t)c->src];                       \
+        }                                                                     \
         const char *s = r->buf + f.start;                                     \
         size_t len = f.len & F_LEN;
 #define SET_VALID(v)                                                          \
@@ -1625,6 +1635,12 @@ bad_cmp(const void *x, const void *y)
 static int
 convert_all(reader *r, pool *pl)
 {
+    /* rows are stored back to back with ncols fields each; dense unless one was
+     * dropped after tokenizing (UTF-8, skip/warn values) */
+    int dense = r->nrows > 0 && r->ncols > 0 && r->rows[0].first == 0 &&
+                r->rows[r->nrows - 1].first == (r->nrows - 1) * (size_t)r->ncols;
+    for (size_t i = 0; dense && i < r->nrows; i++) dense = !r->rows[i].bad && r->rows[i].nf == (uint32_t)r->ncols;
+    r->dense = dense;
     wstate *w0 = &r->ws[0], *w1 = &r->ws[1];
     w0->nvb = w1->nvb = 0;
     w0->err.kind = w1->err.kind = E_NONE;
