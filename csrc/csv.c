@@ -30,7 +30,14 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 #include <pythread.h>
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define TS_SSE2 1
+#else
+#define TS_SSE2 0
+#endif
 
 #define F_QUOTED 0x80000000u
 #define F_ESC 0x40000000u
@@ -72,20 +79,38 @@ typedef struct {
     size_t *n;
     Py_ssize_t count;
     uint64_t lenmask;     /* bit k set when some member has length k (< 64) */
+    uint64_t *w8;         /* prefix8 of each member (owned; PyMem_Raw) */
 } bset;
 
 /* Dictionary of distinct byte strings -> dense codes in first-seen order.  A slot
  * holds (high 32 bits of the hash << 32) | (code + 1), 0 when empty, so probing
- * touches the entries only on a likely match. */
+ * touches the entries only on a likely match.  Each entry keeps its first word and
+ * its last word, so strings of up to 16 bytes compare with two word compares. */
+typedef struct {
+    uint64_t w0;          /* prefix8 of the string */
+    uint64_t w1;          /* its last 8 bytes when longer than 8, else 0 */
+    uint32_t off, len;
+} sentry;
+
 typedef struct {
     uint64_t *slots;
     size_t mask;
-    uint32_t *off, *len;
-    uint64_t *w8;         /* prefix8 of each entry */
+    sentry *ent;
     size_t count, cap;
     char *bytes;
     size_t blen, bcap;
 } sdict;
+
+/* A direct-mapped cache of labels up to 16 bytes -> code, per category column, in
+ * front of the dictionary: low-cardinality columns hit it nearly always, and a hit
+ * costs one multiply and three compares.  Codes never change, so it is never
+ * invalidated; len == UINT32_MAX marks an empty slot. */
+#define LCACHE_BITS 6
+typedef struct {
+    uint64_t w0, w1;
+    uint32_t len;
+    int32_t code;
+} lcache;
 
 typedef struct {
     int src;              /* field index in a row */
@@ -104,6 +129,9 @@ typedef struct {
     sdict dict;
     int64_t save_n, save_nulls;
     size_t save_dlen;
+    double cost;          /* seconds its conversion took in the last chunk */
+    lcache *cache;        /* recent short labels (owned; NULL until first used) */
+    int rolled_back;      /* rows were undone: its dictionary may hold unused labels */
 } colbuf;
 
 typedef struct {
@@ -142,12 +170,24 @@ typedef struct {
     int ncols;
     colbuf *cols;
     int ncb;
+    int *order;           /* columns in the order the threads claim them (owned) */
     wstate ws[2];
     int nthreads;
     csv_err err;
     csv_err *bads;
     size_t nbads, bcap;
     int newbad;
+    int utf8_ok;          /* the tokenized rows were validated as UTF-8 already */
+    int split_misses;     /* two-thread tokenizing: split guesses that were wrong */
+    int dense;            /* no chunk row is bad and row i's fields start at i * ncols
+                           * (set by convert_all for the fast conversion loops) */
+    /* read-ahead (two threads): while the worker converts a chunk, the main thread
+     * takes the GIL back briefly and reads the next bytes into buf2 after a copy of
+     * the incomplete tail; the buffers are swapped when the chunk is done */
+    PyThreadState *tstate;  /* the main thread's saved state while the GIL is released */
+    char *buf2;           /* owned, PyMem_Raw, cap2 + SLACK bytes */
+    size_t cap2, pf_len;
+    int pf_ready, pf_eof, pf_err;
     uint8_t special[256];
 } reader;
 
@@ -217,17 +257,64 @@ bset_has(const bset *b, const char *s, size_t n)
     return 0;
 }
 
-/* Hash of s[0..n) whose first word is w8 = prefix8(s, n). */
-static inline uint64_t
-hash_bytes(const char *s, size_t n, uint64_t w8)
+/* bset_has for the reader's fields, which have SLACK readable bytes: members up to
+ * 8 bytes long compare as one word. */
+static inline int
+bset_has_field(const bset *b, const char *s, size_t n)
 {
-    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w8 * 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 31;
-    for (size_t i = 8; i < n; i += 8) {
-        uint64_t w = prefix8(s + i, n - i);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
+    if (n >= 64 || !((b->lenmask >> n) & 1)) return 0;
+    if (n > 8) return bset_has(b, s, n);
+    uint64_t w = prefix8(s, n);
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        if (b->n[i] == n && b->w8[i] == w) return 1;
     }
+    return 0;
+}
+
+/* An unaligned 8-byte load. */
+static inline uint64_t
+load8(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+/* The key words of s[0..n): w0 = prefix8, w1 = the last 8 bytes when n > 8 (the
+ * word overlaps w0 when n < 16), else 0.  Equal strings have equal words, and for
+ * n <= 16 equal words and lengths mean equal strings. */
+static inline void
+skey(const char *s, size_t n, uint64_t *w0, uint64_t *w1)
+{
+    *w0 = prefix8(s, n);
+#if TS_SWAR
+    *w1 = n > 8 ? load8(s + n - 8) : 0;
+#else
+    uint64_t w = 0;
+    if (n > 8) {
+        for (size_t i = 0; i < 8; i++) w |= (uint64_t)(uint8_t)s[n - 8 + i] << (8 * i);
+    }
+    *w1 = w;
+#endif
+}
+
+/* Hash of s[0..n) with key words w0, w1 (see skey).  Words between the first and
+ * the last are mixed in only for strings longer than 16 bytes. */
+static inline uint64_t
+hash_bytes(const char *s, size_t n, uint64_t w0, uint64_t w1)
+{
+    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w0 * 0xbf58476d1ce4e5b9ull;
+    h ^= w1 * 0x94d049bb133111ebull;
+    for (size_t i = 8; i + 8 < n; i += 8) {
+        uint64_t w;
+#if TS_SWAR
+        w = load8(s + i);
+#else
+        w = prefix8(s + i, 8);
+#endif
+        h = (h ^ (h >> 32) ^ w) * 0xbf58476d1ce4e5b9ull;
+    }
+    h ^= h >> 32;
     h *= 0x94d049bb133111ebull;
     h ^= h >> 29;
     return h;
@@ -237,9 +324,7 @@ static void
 sdict_free(sdict *d)
 {
     PyMem_RawFree(d->slots);
-    PyMem_RawFree(d->off);
-    PyMem_RawFree(d->len);
-    PyMem_RawFree(d->w8);
+    PyMem_RawFree(d->ent);
     PyMem_RawFree(d->bytes);
     memset(d, 0, sizeof(*d));
 }
@@ -251,7 +336,8 @@ sdict_rehash(sdict *d, size_t nslots)
     if (s == NULL) return -1;
     size_t mask = nslots - 1;
     for (size_t c = 0; c < d->count; c++) {
-        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c], d->w8[c]);
+        const sentry *e = &d->ent[c];
+        uint64_t h = hash_bytes(d->bytes + e->off, e->len, e->w0, e->w1);
         size_t i = (size_t)h & mask;
         while (s[i]) i = (i + 1) & mask;
         s[i] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(c + 1);
@@ -262,22 +348,23 @@ sdict_rehash(sdict *d, size_t nslots)
     return 0;
 }
 
-/* Do a and b (n bytes each, equal in their first 8, both with SLACK) agree? */
-static inline int
-eq_tail(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 8; i < n; i += 8) {
-        if (prefix8(a + i, n - i) != prefix8(b + i, n - i)) return 0;
-    }
-    return 1;
-}
+#if defined(__GNUC__)
+#define TS_NOINLINE __attribute__((noinline))
+#else
+#define TS_NOINLINE
+#endif
 
-/* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes. */
+static void prefetch(reader *r);
+static int64_t sdict_add(sdict *d, const char *s, size_t n, uint64_t w0, uint64_t w1, uint64_t h);
+
+/* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes.
+ * (the lookup is inlined into the conversion loops; adding is out of line) */
 static inline int64_t
 sdict_intern(sdict *d, const char *s, size_t n)
 {
-    uint64_t w8 = prefix8(s, n);
-    uint64_t h = hash_bytes(s, n, w8);
+    uint64_t w0, w1;
+    skey(s, n, &w0, &w1);
+    uint64_t h = hash_bytes(s, n, w0, w1);
     uint64_t tag = h & 0xFFFFFFFF00000000ull;
     if (d->slots != NULL) {
         size_t i = (size_t)h & d->mask;
@@ -285,33 +372,36 @@ sdict_intern(sdict *d, const char *s, size_t n)
         while ((v = d->slots[i]) != 0) {
             if ((v & 0xFFFFFFFF00000000ull) == tag) {
                 size_t c = (size_t)(uint32_t)v - 1;
-                if (d->w8[c] == w8 && d->len[c] == n && eq_tail(d->bytes + d->off[c], s, n)) {
+                const sentry *e = &d->ent[c];
+                if (e->w0 == w0 && e->w1 == w1 && e->len == n &&
+                    (n <= 16 || memcmp(d->bytes + e->off + 8, s + 8, n - 16) == 0)) {
                     return (int64_t)c;
                 }
             }
             i = (i + 1) & d->mask;
         }
     }
+    return sdict_add(d, s, n, w0, w1, h);
+}
+
+/* Adds s[0..n) (not present; key words w0, w1, hash h): its new code, or -1/-2. */
+static TS_NOINLINE int64_t
+sdict_add(sdict *d, const char *s, size_t n, uint64_t w0, uint64_t w1, uint64_t h)
+{
+    uint64_t tag = h & 0xFFFFFFFF00000000ull;
     if (d->count >= INT32_MAX - 1 || d->blen + n > INT32_MAX) return -2;
     if ((d->count + 1) * 2 > (d->slots ? d->mask + 1 : 0)) {
         if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
     }
-    if (d->count == d->cap) {
-        size_t c2 = d->cap, c3 = d->cap, c4 = d->cap;
-        if (grow((void **)&d->off, &c2, d->count + 1, sizeof(uint32_t)) < 0 ||
-            grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0 ||
-            grow((void **)&d->w8, &c4, d->count + 1, sizeof(uint64_t)) < 0) {
-            return -1;
-        }
-        d->cap = c2 < c3 ? c2 : c3;
-        if (c4 < d->cap) d->cap = c4;
-    }
+    if (grow((void **)&d->ent, &d->cap, d->count + 1, sizeof(sentry)) < 0) return -1;
     if (grow((void **)&d->bytes, &d->bcap, d->blen + n + SLACK, 1) < 0) return -1;
     memcpy(d->bytes + d->blen, s, n);
     size_t c = d->count++;
-    d->off[c] = (uint32_t)d->blen;
-    d->len[c] = (uint32_t)n;
-    d->w8[c] = w8;
+    sentry *e = &d->ent[c];
+    e->w0 = w0;
+    e->w1 = w1;
+    e->off = (uint32_t)d->blen;
+    e->len = (uint32_t)n;
     d->blen += n;
     size_t i = (size_t)h & d->mask;
     while (d->slots[i]) i = (i + 1) & d->mask;
@@ -433,13 +523,17 @@ tokenize(reader *r, size_t max_rows)
     const char *end = buf + r->len;
     const char *p = buf + r->pos;
     const uint8_t *sp = r->special;
+    (void)sp;  /* the byte-loop fallback only */
     const char delim = r->delim, quote = r->quote;
     const int has_quote = r->has_quote, eof = r->eof;
     int64_t line = r->line;
     /* the field array in locals: stores through r would be reloaded every field */
     field_t *F = r->fields;
     size_t nfl = r->nfields, fcapl = r->fcap;
-#if TS_SWAR
+#if TS_SSE2
+    const __m128i vdelim = _mm_set1_epi8(delim), vquote = _mm_set1_epi8(quote);
+    const __m128i vlf = _mm_set1_epi8('\n'), vcr = _mm_set1_epi8('\r');
+#elif TS_SWAR
     const uint64_t bdelim = 0x0101010101010101ull * (uint8_t)delim;
     const uint64_t bquote = 0x0101010101010101ull * (uint8_t)quote;
 #endif
@@ -468,7 +562,31 @@ tokenize(reader *r, size_t max_rows)
                 flags = F_QUOTED;
                 for (;;) {
                     const char *q = p;
-#if TS_SWAR
+#if TS_SSE2
+                    /* to the next quote, counting line breaks on the way; 16 bytes
+                     * at a time (the buffer has SLACK readable bytes past `end`, and
+                     * a match there is clamped to `end`) */
+                    for (;;) {
+                        while (q < end) {
+                            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+                            __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(v, vquote),
+                                                      _mm_or_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(v, vcr)));
+                            unsigned m = (unsigned)_mm_movemask_epi8(e3);
+                            if (m) {
+                                q += __builtin_ctz(m);
+                                break;
+                            }
+                            q += 16;
+                        }
+                        if (q >= end) {
+                            q = end;
+                            break;
+                        }
+                        if (*q == quote) break;
+                        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) line++;
+                        q++;
+                    }
+#elif TS_SWAR
                     /* to the next quote, counting line breaks on the way */
                     for (;;) {
                         while (q + 8 <= end) {
@@ -520,7 +638,21 @@ tokenize(reader *r, size_t max_rows)
                 }
             }
             else {
-#if TS_SWAR
+#if TS_SSE2
+                /* to the next delimiter or line break, 16 bytes at a time (as above) */
+                while (p < end) {
+                    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+                    __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(v, vdelim),
+                                              _mm_or_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(v, vcr)));
+                    unsigned m = (unsigned)_mm_movemask_epi8(e3);
+                    if (m) {
+                        p += __builtin_ctz(m);
+                        break;
+                    }
+                    p += 16;
+                }
+                if (p > end) p = end;
+#elif TS_SWAR
                 while (p + 8 <= end) {
                     uint64_t w;
                     memcpy(&w, p, 8);
@@ -533,8 +665,10 @@ tokenize(reader *r, size_t max_rows)
                     p += 8;
                 }
 #endif
+#if !TS_SSE2
                 while (p < end && !sp[(uint8_t)*p]) p++;
-#if TS_SWAR
+#endif
+#if TS_SWAR && !TS_SSE2
             scanned:
 #endif
                 fe = p;
@@ -635,6 +769,8 @@ colbuf_free(colbuf *c)
     PyMem_RawFree(c->vals);
     PyMem_RawFree(c->offs);
     PyMem_RawFree(c->data);
+    PyMem_RawFree(c->cache);
+    c->cache = NULL;
     sdict_free(&c->dict);
     c->valid = NULL;
     c->vals = NULL;
@@ -743,10 +879,16 @@ field_text(reader *r, wstate *w, field_t f, size_t *n)
         return s;
     }
     if (grow((void **)&w->scratch, &w->scap, len + SLACK, 1) < 0) return NULL;
+    /* copy the runs between quotes; each quote inside is doubled, keep one */
     size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        w->scratch[k++] = s[i];
-        if (s[i] == r->quote) i++;
+    const char *p = s, *e = s + len;
+    while (p < e) {
+        const char *q = memchr(p, r->quote, (size_t)(e - p));
+        size_t run = q == NULL ? (size_t)(e - p) : (size_t)(q - p) + 1;
+        memcpy(w->scratch + k, p, run);
+        k += run;
+        if (q == NULL) break;
+        p = q + 2;
     }
     *n = k;
     return w->scratch;
@@ -791,11 +933,19 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     uint8_t *valid = c->valid;
     size_t ri = *from;
     int rc = 0;
+    /* dense chunk (see reader.dense): row ri's field is fields[ri * ncols + src] */
+    const int dense = r->dense;
+    const field_t *fcol = r->fields + c->src;
+    const size_t stride = (size_t)r->ncols;
 #define ROW_BEGIN                                                             \
     for (; ri < r->nrows; ri++) {                                             \
-        const row_t *row = &r->rows[ri];                                      \
-        if (row->bad) continue;                                               \
-        field_t f = r->fields[row->first + (size_t)c->src];                   \
+        field_t f;                                                            \
+        if (dense) f = fcol[ri * stride];                                     \
+        else {                                                                \
+            const row_t *row = &r->rows[ri];                                  \
+            if (row->bad) continue;                                           \
+            f = r->fields[row->first + (size_t)c->src];                       \
+        }                                                                     \
         const char *s = r->buf + f.start;                                     \
         size_t len = f.len & F_LEN;
 #define SET_VALID(v)                                                          \
@@ -807,7 +957,7 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     case TS_INT64: {
         int64_t *out = (int64_t *)c->vals;
         ROW_BEGIN
-        int ok = !bset_has(&r->na, s, len);
+        int ok = !bset_has_field(&r->na, s, len);
         if (ok) {
             if (ts_parse_int64(s, len, &out[n]) != TS_NUM_OK) { rc = -2; break; }
         }
@@ -819,9 +969,9 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
         double *out = (double *)c->vals;
         const int special = !c->infer;
         ROW_BEGIN
-        int ok = !bset_has(&r->na, s, len);
+        int ok = !bset_has_field(&r->na, s, len);
         if (ok) {
-            if (ts_parse_float(s, len, special, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+            if (ts_parse_float_fast(s, len, special, &out[n]) != TS_NUM_OK) { rc = -2; break; }
         }
         else out[n] = 0.0;
         SET_VALID(ok)
@@ -830,7 +980,7 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     case TS_DATE: {
         int32_t *out = (int32_t *)c->vals;
         ROW_BEGIN
-        int ok = !bset_has(&r->na, s, len);
+        int ok = !bset_has_field(&r->na, s, len);
         if (ok) {
             if (!ts_parse_iso_date(s, len, &out[n])) { rc = -2; break; }
         }
@@ -841,14 +991,43 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     case TS_CATEGORY: {
         int32_t *out = (int32_t *)c->vals;
         const int lists = c->infer && r->infer_lists;
+        if (c->cache == NULL) {
+            c->cache = PyMem_RawMalloc(sizeof(lcache) << LCACHE_BITS);
+            if (c->cache == NULL) { rc = -2; break; }
+            for (size_t k = 0; k < ((size_t)1 << LCACHE_BITS); k++) c->cache[k].len = UINT32_MAX;
+        }
+        lcache *cache = c->cache;
         ROW_BEGIN
-        int ok = !(bset_has(&r->na, s, len) && (f.len & F_QUOTED) == 0);
+        int ok = (f.len & F_QUOTED) != 0 || !bset_has_field(&r->na, s, len);
         if (ok) {
-            if (f.len & F_ESC) { rc = -2; break; }
+            if (f.len & F_ESC) {
+                /* doubled quotes: intern the unescaped text (w's scratch) */
+                s = field_text(r, w, f, &len);
+                if (s == NULL) { rc = -2; break; }
+            }
             if (lists && memchr(s, r->list_sep, len) != NULL) { rc = -2; break; }
-            int64_t code = sdict_intern(&c->dict, s, len);
-            if (code < 0) { rc = -2; break; }
-            out[n] = (int32_t)code;
+            if (len <= 16) {
+                uint64_t w0, w1;
+                skey(s, len, &w0, &w1);
+                lcache *e = &cache[((w0 ^ (w1 >> 1) ^ len) * 0x9E3779B97F4A7C15ull) >> (64 - LCACHE_BITS)];
+                if (e->w0 == w0 && e->w1 == w1 && e->len == len) {
+                    out[n] = e->code;
+                }
+                else {
+                    int64_t code = sdict_intern(&c->dict, s, len);
+                    if (code < 0) { rc = -2; break; }
+                    out[n] = (int32_t)code;
+                    e->w0 = w0;
+                    e->w1 = w1;
+                    e->len = (uint32_t)len;
+                    e->code = (int32_t)code;
+                }
+            }
+            else {
+                int64_t code = sdict_intern(&c->dict, s, len);
+                if (code < 0) { rc = -2; break; }
+                out[n] = (int32_t)code;
+            }
         }
         else out[n] = -1;
         SET_VALID(ok)
@@ -883,7 +1062,7 @@ convert(reader *r, wstate *w, int ci)
         int quoted = (f.len & F_QUOTED) != 0;
         int64_t i = c->n;
         int text = type == TS_CATEGORY || type == TS_STRING || type == TS_LIST;
-        int isnull = bset_has(&r->na, s, len) && !(text && quoted);
+        int isnull = bset_has_field(&r->na, s, len) && !(text && quoted);
         int ok = 1;
         if (type == ST_NONE) {
             isnull = 1;
@@ -891,8 +1070,8 @@ convert(reader *r, wstate *w, int ci)
         else if (!isnull) {
             switch (type) {
             case TS_BOOL:
-                if (bset_has(&r->tru, s, len)) c->vals[i] = 1;
-                else if (bset_has(&r->fal, s, len)) c->vals[i] = 0;
+                if (bset_has_field(&r->tru, s, len)) c->vals[i] = 1;
+                else if (bset_has_field(&r->fal, s, len)) c->vals[i] = 0;
                 else {
                     if (c->infer) return 2;
                     if (bad_value(r, w, c, row, E_VALUE, "bool", s, len) < 0) return -1;
@@ -1077,7 +1256,7 @@ infer_col(reader *r, colbuf *c)
         field_t f = r->fields[row->first + (size_t)c->src];
         const char *s = r->buf + f.start;
         size_t len = f.len & F_LEN;
-        if (bset_has(&r->na, s, len)) continue;
+        if (bset_has_field(&r->na, s, len)) continue;
         if (st != ST_NONE && fits(r, st, s, len)) continue;
         st = join(st, classify(r, s, len));
     }
@@ -1175,6 +1354,7 @@ rollback_col(reader *r, wstate *w, int ci)
         if (w->defer[i].ci != ci) w->defer[k++] = w->defer[i];
     }
     w->ndefer = k;
+    c->rolled_back = 1;
     c->n = c->save_n;
     c->nulls = c->save_nulls;
     c->dlen = c->save_dlen;
@@ -1185,6 +1365,7 @@ rollback_cols(reader *r)
 {
     for (int ci = 0; ci < r->ncb; ci++) {
         colbuf *c = &r->cols[ci];
+        c->rolled_back = 1;
         c->n = c->save_n;
         c->nulls = c->save_nulls;
         c->dlen = c->save_dlen;
@@ -1211,7 +1392,59 @@ convert_column(reader *r, wstate *w, int ci)
     }
 }
 
+/* Tokenizes all complete rows and validates their bytes as UTF-8 (sets utf8_ok
+ * when valid; an invalid byte is left for check_utf8 to locate and report). */
+static int
+tokenize_checked(reader *r)
+{
+    int rc = tokenize(r, (size_t)-1);
+    if (rc == 0) {
+        r->utf8_ok = r->nrows == 0 ||
+                     utf8_invalid_at((const uint8_t *)r->buf + r->rows[0].start,
+                                     r->rows[r->nrows - 1].end - r->rows[0].start) < 0;
+    }
+    return rc;
+}
+
 /* ---- two-thread conversion: columns are handed out one at a time ---------- */
+
+/* A monotonic clock in seconds (0 where there is none: the order then stays). */
+static double
+now_seconds(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    return 0.0;
+}
+
+/* convert_column, timed into the column's cost (each column has one thread). */
+static int
+convert_column_timed(reader *r, wstate *w, int ci)
+{
+    double t0 = now_seconds();
+    int rc = convert_column(r, w, ci);
+    r->cols[ci].cost = now_seconds() - t0;
+    return rc;
+}
+
+/* Longest first (LPT): the next chunk's claim order is by this chunk's conversion
+ * times, so that no thread is left converting a big column alone at the end.
+ * Insertion sort: the order changes little between chunks. */
+static void
+order_by_cost(reader *r)
+{
+    if (r->order == NULL) return;
+    for (int i = 1; i < r->ncb; i++) {
+        int ci = r->order[i], j = i;
+        while (j > 0 && r->cols[r->order[j - 1]].cost < r->cols[ci].cost) {
+            r->order[j] = r->order[j - 1];
+            j--;
+        }
+        r->order[j] = ci;
+    }
+}
 
 static int
 err_before(const csv_err *a, const csv_err *b)
@@ -1254,7 +1487,8 @@ pool_claim(pool *pl, int worker)
         }
     }
     else if (!pl->stop && pl->next < pl->r->ncb) {
-        t = pl->next++;
+        t = pl->r->order != NULL ? pl->r->order[pl->next] : pl->next;
+        pl->next++;
     }
     if (worker && t != CLAIM_NONE) pl->active = 1;
     PyThread_release_lock(pl->mtx);
@@ -1320,8 +1554,8 @@ worker_main(void *arg)
         while ((t = pool_claim(pl, 1)) != CLAIM_NONE) {
             int res = 0, failed = 0, rc;
             csv_err first;
-            if (t == CLAIM_TOK) rc = tokenize(&pl->tk, (size_t)-1);
-            else rc = convert_column(pl->r, &pl->r->ws[1], t);
+            if (t == CLAIM_TOK) rc = tokenize_checked(&pl->tk);
+            else rc = convert_column_timed(pl->r, &pl->r->ws[1], t);
             PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
             if (t == CLAIM_TOK) {
                 pl->rc1 = rc;
@@ -1401,6 +1635,12 @@ bad_cmp(const void *x, const void *y)
 static int
 convert_all(reader *r, pool *pl)
 {
+    /* rows are stored back to back with ncols fields each; dense unless one was
+     * dropped after tokenizing (UTF-8, skip/warn values) */
+    int dense = r->nrows > 0 && r->ncols > 0 && r->rows[0].first == 0 &&
+                r->rows[r->nrows - 1].first == (r->nrows - 1) * (size_t)r->ncols;
+    for (size_t i = 0; dense && i < r->nrows; i++) dense = !r->rows[i].bad && r->rows[i].nf == (uint32_t)r->ncols;
+    r->dense = dense;
     wstate *w0 = &r->ws[0], *w1 = &r->ws[1];
     w0->nvb = w1->nvb = 0;
     w0->err.kind = w1->err.kind = E_NONE;
@@ -1429,10 +1669,11 @@ convert_all(reader *r, pool *pl)
     int post = pl->started && pool_post_locked(pl);
     PyThread_release_lock(pl->mtx);
     if (post) PyThread_release_lock(pl->go);
+    prefetch(r);  /* the next bytes, while the worker starts on the columns */
     int rc0 = 0, failed0 = 0, t;
     csv_err first0;
     while ((t = pool_claim(pl, 0)) != CLAIM_NONE) {
-        if (note_column(convert_column(r, w0, t), w0, &rc0, &failed0, &first0)) {
+        if (note_column(convert_column_timed(r, w0, t), w0, &rc0, &failed0, &first0)) {
             PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
             pl->stop = 1;
             PyThread_release_lock(pl->mtx);
@@ -1445,6 +1686,7 @@ convert_all(reader *r, pool *pl)
     csv_err first1 = pl->first1;
     pl->next = r->ncb;  /* nothing left for a late worker */
     PyThread_release_lock(pl->mtx);
+    order_by_cost(r);
     if (rc0 < 0 || rc1 < 0) {
         r->err = rc0 < 0 ? w0->err : w1->err;
         return -1;
@@ -1490,15 +1732,22 @@ static int
 tokenize_split(reader *r, pool *pl, size_t min_bytes)
 {
     size_t avail = r->len - r->pos;
+    r->utf8_ok = 0;
     if (!pl->started || avail < min_bytes || r->ncols < 0) return tokenize(r, (size_t)-1);
     const char *b = r->buf;
     size_t mid = r->pos + avail / 2, s = mid;
-    size_t quotes = r->has_quote ? count_quotes(b + r->pos, mid - r->pos, r->quote) : 0;
+    /* Counting the quotes before the middle is serial work; while guesses keep
+     * succeeding, the first line break after the middle is taken as it is (the check
+     * below rejects a wrong guess, at the cost of tokenizing the chunk serially);
+     * after two wrong guesses (many line breaks inside quoted fields) the quotes are
+     * counted for the rest of the file. */
+    const int count = r->has_quote && r->split_misses >= 2;
+    size_t quotes = count ? count_quotes(b + r->pos, mid - r->pos, r->quote) : 0;
     int found = 0;
     for (int tries = 0; tries < 64 && s < r->len; tries++) {
         const char *nl = memchr(b + s, '\n', r->len - s);
         if (nl == NULL) break;
-        if (r->has_quote) quotes += count_quotes(b + s, (size_t)(nl - (b + s)), r->quote);
+        if (count) quotes += count_quotes(b + s, (size_t)(nl - (b + s)), r->quote);
         s = (size_t)(nl - b) + 1;
         if ((quotes & 1) == 0) {
             found = 1;
@@ -1536,12 +1785,12 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     int eof = r->eof;
     r->len = s;
     r->eof = 0;
-    int rc0 = tokenize(r, (size_t)-1);
+    int rc0 = tokenize_checked(r);
     r->len = len;
     r->eof = eof;
     int rc1;
     if (rc0 == 0 && r->pos == s && pool_claim(pl, 0) == CLAIM_TOK) {
-        rc1 = tokenize(t, (size_t)-1);  /* the worker was not scheduled: do it here */
+        rc1 = tokenize_checked(t);  /* the worker was not scheduled: do it here */
     }
     else {
         PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
@@ -1553,7 +1802,12 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
         PyThread_release_lock(pl->mtx);
     }
     if (rc0 < 0) return -1;
-    if (r->pos != s || rc1 < 0) return tokenize(r, (size_t)-1);
+    if (r->pos != s || rc1 < 0) {
+        if (rc0 == 0 && r->pos != s) r->split_misses++;
+        r->utf8_ok = 0;
+        return tokenize(r, (size_t)-1);
+    }
+    r->utf8_ok = r->utf8_ok && t->utf8_ok;
     /* append the worker's rows, fields and dropped rows, lines made absolute */
     if (grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
         grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||
@@ -1585,7 +1839,7 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
 static int
 process_chunk(reader *r, pool *pl)
 {
-    if (check_utf8(r) < 0) {
+    if (!r->utf8_ok && check_utf8(r) < 0) {
         /* strict: a value error in an earlier row of the chunk comes first */
         csv_err ue = r->err;
         size_t keep = 0;
@@ -1695,10 +1949,62 @@ raise_err(reader *r, PyObject *errcls, PyObject *path, PyObject *names)
     return NULL;
 }
 
-/* Reads once into the buffer (compacting first).  0 or -1 with an exception. */
+/* Calls readinto once on dst[0..room) (GIL held): the byte count, or -1 with an
+ * exception. */
+static Py_ssize_t
+read_some(reader *r, char *dst, size_t room)
+{
+    PyObject *mv = PyMemoryView_FromMemory(dst, (Py_ssize_t)room, PyBUF_WRITE);
+    if (mv == NULL) return -1;
+    PyObject *res = PyObject_CallOneArg(r->readinto, mv);
+    if (res == NULL) {
+        /* release the view with readinto's exception put aside, then restore it */
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
+        Py_XDECREF(rel);
+        Py_DECREF(mv);
+        if (rel == NULL) PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+        return -1;
+    }
+    PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
+    Py_DECREF(mv);
+    if (rel == NULL) {
+        Py_DECREF(res);
+        return -1;
+    }
+    Py_DECREF(rel);
+    Py_ssize_t got = PyLong_AsSsize_t(res);
+    Py_DECREF(res);
+    if (got == -1 && PyErr_Occurred()) return -1;
+    if (got < 0 || (size_t)got > room) {
+        PyErr_SetString(PyExc_ValueError, "readinto returned an invalid byte count");
+        return -1;
+    }
+    return got;
+}
+
+/* Reads once into the buffer (compacting first), or takes the read-ahead buffer
+ * when one is ready.  0 or -1 with an exception. */
 static int
 fill(reader *r)
 {
+    if (r->pf_ready) {
+        /* buf2 holds the old buffer's tail buf[pos..len) and the bytes read after it */
+        char *b = r->buf;
+        size_t c = r->cap;
+        r->buf = r->buf2;
+        r->cap = r->cap2;
+        r->buf2 = b;
+        r->cap2 = c;
+        r->base += (int64_t)r->pos;
+        r->len = r->pf_len;
+        r->pos = 0;
+        r->eof = r->pf_eof;
+        r->pf_ready = 0;
+        return 0;
+    }
     if (r->pos > 0) {
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
         r->base += (int64_t)r->pos;
@@ -1723,30 +2029,40 @@ fill(reader *r)
         r->buf = q;
         r->cap = nc;
     }
-    PyObject *mv = PyMemoryView_FromMemory(r->buf + r->len, (Py_ssize_t)(r->cap - r->len), PyBUF_WRITE);
-    if (mv == NULL) return -1;
-    PyObject *res = PyObject_CallOneArg(r->readinto, mv);
-    PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
-    Py_DECREF(mv);
-    if (res == NULL) {
-        Py_XDECREF(rel);
-        return -1;
-    }
-    if (rel == NULL) {
-        Py_DECREF(res);
-        return -1;
-    }
-    Py_DECREF(rel);
-    Py_ssize_t got = PyLong_AsSsize_t(res);
-    Py_DECREF(res);
-    if (got == -1 && PyErr_Occurred()) return -1;
-    if (got < 0 || (size_t)got > r->cap - r->len) {
-        PyErr_SetString(PyExc_ValueError, "readinto returned an invalid byte count");
-        return -1;
-    }
+    Py_ssize_t got = read_some(r, r->buf + r->len, r->cap - r->len);
+    if (got < 0) return -1;
     if (got == 0) r->eof = 1;
     r->len += (size_t)got;
     return 0;
+}
+
+/* The read-ahead (see reader.buf2), called by the main thread without the GIL while
+ * the worker converts.  Does nothing unless the incomplete tail leaves at least
+ * half a chunk of room.  A read error is kept (pf_err, the exception set) and raised
+ * after the chunk. */
+static void
+prefetch(reader *r)
+{
+    if (r->tstate == NULL || r->eof || r->pf_ready || r->pf_err) return;
+    size_t tail = r->len - r->pos;
+    if (r->cap < tail + r->chunk / 2) return;
+    if (r->cap2 != r->cap) {
+        char *q = PyMem_RawRealloc(r->buf2, r->cap + SLACK);
+        if (q == NULL) return;  /* harmless: fill reads as usual */
+        r->buf2 = q;
+        r->cap2 = r->cap;
+    }
+    memcpy(r->buf2, r->buf + r->pos, tail);
+    PyEval_RestoreThread(r->tstate);
+    Py_ssize_t got = read_some(r, r->buf2 + tail, r->cap2 - tail);
+    r->tstate = PyEval_SaveThread();
+    if (got < 0) {
+        r->pf_err = 1;
+        return;
+    }
+    r->pf_len = tail + (size_t)got;
+    r->pf_eof = got == 0;
+    r->pf_ready = 1;
 }
 
 typedef struct {
@@ -1766,10 +2082,11 @@ label_cmp(const void *a, const void *b)
 }
 
 /* Sorts the dictionary (UTF-8 byte order = code point order, as Python sorts str),
- * drops labels no row uses and rewrites the n codes.  New reference to the
+ * drops labels no row uses (when `check_used`; otherwise every label was interned
+ * for a row that was kept) and rewrites the n codes.  New reference to the
  * dictionary column, or NULL. */
 static ts_column *
-finish_dict(sdict *d, int32_t *codes, size_t n)
+finish_dict(sdict *d, int32_t *codes, size_t n, int check_used)
 {
     size_t k = d->count;
     label_ref *refs = PyMem_RawMalloc((k ? k : 1) * sizeof(label_ref));
@@ -1782,18 +2099,23 @@ finish_dict(sdict *d, int32_t *codes, size_t n)
         PyErr_NoMemory();
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
-    for (size_t i = 0; i < n; i++) {
-        if (codes[i] >= 0) used[codes[i]] = 1;
+    if (check_used) {
+        Py_BEGIN_ALLOW_THREADS
+        for (size_t i = 0; i < n; i++) {
+            if (codes[i] >= 0) used[codes[i]] = 1;
+        }
+        Py_END_ALLOW_THREADS
     }
-    Py_END_ALLOW_THREADS
+    else {
+        memset(used, 1, k);
+    }
     size_t m = 0, nbytes = 0;
     for (size_t c = 0; c < k; c++) {
         if (!used[c]) continue;
-        refs[m].s = d->bytes + d->off[c];
-        refs[m].len = d->len[c];
+        refs[m].s = d->bytes + d->ent[c].off;
+        refs[m].len = d->ent[c].len;
         refs[m].code = (int32_t)c;
-        nbytes += d->len[c];
+        nbytes += d->ent[c].len;
         m++;
     }
     qsort(refs, m, sizeof(label_ref), label_cmp);
@@ -1868,7 +2190,7 @@ finish_column(colbuf *c)
     if (c->type == TS_CATEGORY || c->type == TS_LIST) {
         int32_t *codes = (int32_t *)(c->type == TS_CATEGORY ? c->vals : c->data);
         size_t ncodes = c->type == TS_CATEGORY ? n : c->dlen / 4;
-        col->dictionary = finish_dict(&c->dict, codes, codes ? ncodes : 0);
+        col->dictionary = finish_dict(&c->dict, codes, codes ? ncodes : 0, c->rolled_back);
         if (col->dictionary == NULL) goto error;
     }
     size_t isz = col_itemsize(c->type);
@@ -1902,7 +2224,8 @@ bset_init(bset *b, PyObject *tuple, const char *what)
     b->count = k;
     b->s = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(char *));
     b->n = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(size_t));
-    if (b->s == NULL || b->n == NULL) {
+    b->w8 = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(uint64_t));
+    if (b->s == NULL || b->n == NULL || b->w8 == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -1915,6 +2238,9 @@ bset_init(bset *b, PyObject *tuple, const char *what)
         b->s[i] = PyBytes_AS_STRING(o);
         b->n[i] = (size_t)PyBytes_GET_SIZE(o);
         if (b->n[i] < 64) b->lenmask |= (uint64_t)1 << b->n[i];
+        uint64_t w = 0;
+        for (size_t j = 0; j < b->n[i] && j < 8; j++) w |= (uint64_t)(uint8_t)b->s[i][j] << (8 * j);
+        b->w8[i] = w;
     }
     return 0;
 }
@@ -1923,6 +2249,7 @@ static void
 reader_free(reader *r)
 {
     PyMem_RawFree(r->buf);
+    PyMem_RawFree(r->buf2);
     PyMem_RawFree(r->fields);
     PyMem_RawFree(r->rows);
     for (int t = 0; t < 2; t++) {
@@ -1933,14 +2260,18 @@ reader_free(reader *r)
     PyMem_RawFree(r->bads);
     PyMem_RawFree(r->na.s);
     PyMem_RawFree(r->na.n);
+    PyMem_RawFree(r->na.w8);
     PyMem_RawFree(r->tru.s);
     PyMem_RawFree(r->tru.n);
+    PyMem_RawFree(r->tru.w8);
     PyMem_RawFree(r->fal.s);
     PyMem_RawFree(r->fal.n);
+    PyMem_RawFree(r->fal.w8);
     if (r->cols) {
         for (int i = 0; i < r->ncb; i++) colbuf_free(&r->cols[i]);
         PyMem_RawFree(r->cols);
     }
+    PyMem_RawFree(r->order);
 }
 
 /* Converts the deferred hard floats with the GIL held.  0 or -1. */
@@ -2228,6 +2559,9 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
         }
         if (PyList_Append(sel_names, nm) < 0) goto error;
     }
+    /* claim order for two threads (none: columns in file order) */
+    r->order = PyMem_RawMalloc((size_t)(r->ncb ? r->ncb : 1) * sizeof(int));
+    for (int ci = 0; r->order != NULL && ci < r->ncb; ci++) r->order[ci] = ci;
 
     /* the data */
     int64_t data_start = r->base + (int64_t)r->pos;
@@ -2236,7 +2570,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     for (;;) {
         int rc = 0;
         if (r->pos >= r->len && r->eof) break;
-        Py_BEGIN_ALLOW_THREADS
+        r->tstate = PyEval_SaveThread();
         /* the worker starts with the first big chunk (nthreads 3: always, for tests) */
         if (!pool_tried && (r->len - r->pos >= (1 << 16) || r->nthreads > 2)) {
             pool_start(&pl, r);
@@ -2250,7 +2584,14 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
             if (!(process_chunk(r, &pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &te))) r->err = te;
         }
         if (rc == 0 && r->nrows > 0) rc = process_chunk(r, &pl);
-        Py_END_ALLOW_THREADS
+        PyEval_RestoreThread(r->tstate);
+        r->tstate = NULL;
+        if (r->pf_err) {
+            /* a failed read-ahead: its exception unless the chunk itself ended the read */
+            if (rc != 0) PyErr_Clear();
+            else goto error;
+        }
+        if (rc != 0) r->pf_ready = 0;
         if (rc < 0) {
             raise_err(r, errcls, path, names);
             goto error;
@@ -2600,6 +2941,7 @@ done:
     PyMem_RawFree(o.data);
     PyMem_RawFree(w.na.s);
     PyMem_RawFree(w.na.n);
+    PyMem_RawFree(w.na.w8);
     return ret;
 }
 

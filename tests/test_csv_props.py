@@ -276,3 +276,60 @@ def test_list_with_empty_first_item_round_trips():
     t.to_csv(buf)
     assert buf.getvalue() == b'p\n;sex\n""\n\n"a,b;"\n'
     assert ts.read_csv(io.BytesIO(buf.getvalue()), schema=t.schema).equals(t)
+
+
+class _FailingReader(io.RawIOBase):
+    """Raw binary stream whose k-th readinto call raises OSError."""
+
+    def __init__(self, data: bytes, k: int) -> None:
+        self._b = io.BytesIO(data)
+        self._n = 0
+        self._k = k
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, mv) -> int:  # type: ignore[override]
+        self._n += 1
+        if self._n == self._k:
+            raise OSError("disk on fire")
+        return self._b.readinto(mv)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_read_error_propagates(threads: int, k: int) -> None:
+    # several chunks, so that with two threads a later read is a read-ahead made
+    # while the worker converts
+    rows = b"".join(b'%d,"x%d",%d.5\n' % (i, i % 5, i) for i in range(30000))
+    data = b"a,b,c\n" + rows
+    with pytest.raises(OSError, match="disk on fire"):
+        ts.read_csv(_FailingReader(data, k), threads=threads, chunk_size=100_000)
+    # and without a failure the same stream reads completely
+    t = ts.read_csv(_FailingReader(data, 0), threads=threads, chunk_size=100_000)
+    assert t.num_rows == 30000
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_skipped_row_labels_leave_the_dictionary(threads: int) -> None:
+    # the dropped row's label was interned before the row was rolled back
+    data = b"a,b\n1,x\n2,y\nzz,onlyhere\n3,x\n"
+    t = ts.read_csv(io.BytesIO(data), schema={"a": "int64"}, on_bad_lines="skip", threads=threads)
+    assert t["b"].dictionary.to_pylist() == ["x", "y"]
+    assert t["b"].to_pylist() == ["x", "y", "x"]
+
+
+@pytest.mark.parametrize("every", [1, 3, 50])
+def test_two_thread_split_inside_quoted_line_breaks(every: int) -> None:
+    # line breaks inside quoted fields near every chunk's middle: wrong split guesses
+    # must fall back (and later count quotes) without changing the result
+    rows = []
+    for i in range(20000):
+        text = f'"note {i}\nmore ""q"" {i % 7}"' if i % every == 0 else f"plain {i % 11}"
+        rows.append(f"{i},{text},{i % 3}.25")
+    data = ("id,text,x\n" + "\n".join(rows) + "\n").encode()
+    one = ts.read_csv(io.BytesIO(data), threads=1, chunk_size=150_000)
+    two = ts.read_csv(io.BytesIO(data), threads=2, chunk_size=150_000)
+    assert one.equals(two)
+    assert one.num_rows == 20000
+    assert two["text"].to_pylist()[0] == 'note 0\nmore "q" 0'
