@@ -181,9 +181,11 @@ gb_zeros(Py_ssize_t n, int typenum)
     return (PyArrayObject *)PyArray_ZEROS(1, dims, typenum, 0);
 }
 
-/* Validates group codes: int32 array; checks every code lies in [-1, ncodes). */
+/* New reference: group codes as an int32 array, ncodes checked but not the codes
+ * (for kernels that flag a code outside [-1, ncodes) themselves and then call
+ * gb_codes_check for the message); NULL with an exception. */
 static PyArrayObject *
-gb_codes(PyObject *o, Py_ssize_t ncodes)
+gb_codes_unchecked(PyObject *o, Py_ssize_t ncodes)
 {
     PyArrayObject *c = gb_array(o, NPY_INT32, "codes");
     if (c == NULL) return NULL;
@@ -192,6 +194,14 @@ gb_codes(PyObject *o, Py_ssize_t ncodes)
         Py_DECREF(c);
         return NULL;
     }
+    return c;
+}
+
+/* Checks every code of c (borrowed) lies in [-1, ncodes): 0, or -1 with ValueError
+ * naming the first bad row. */
+static int
+gb_codes_check(PyArrayObject *c, Py_ssize_t ncodes)
+{
     const int32_t *p = PyArray_DATA(c);
     Py_ssize_t n = PyArray_DIM(c, 0), bad = -1;
     int32_t lim = (int32_t)ncodes;
@@ -210,6 +220,19 @@ gb_codes(PyObject *o, Py_ssize_t ncodes)
     if (bad >= 0) {
         PyErr_Format(PyExc_ValueError, "group code %d at row %zd is outside [-1, %zd)",
                      (int)p[bad], bad, ncodes);
+        return -1;
+    }
+    return 0;
+}
+
+/* New reference: validated group codes (int32, every code in [-1, ncodes)), or NULL
+ * with an exception. */
+static PyArrayObject *
+gb_codes(PyObject *o, Py_ssize_t ncodes)
+{
+    PyArrayObject *c = gb_codes_unchecked(o, ncodes);
+    if (c == NULL) return NULL;
+    if (gb_codes_check(c, ncodes) < 0) {
         Py_DECREF(c);
         return NULL;
     }
@@ -1206,6 +1229,206 @@ gb_multi_worker(void *arg)
     j->flag = flag;
 }
 
+/* ---- blocked float64 sums (fewer than GB_GPART_CODES codes) ----------------
+ * Rows are taken in chunks; within a chunk each (group, lane) gets a plain sum (one
+ * add per row, nothing dependent on the previous row of another group), and at the
+ * end of the chunk the lanes' sums are added into a compensated per-group total.  A
+ * chunk gives each plain sum at most a few thousand values (the error bound of a
+ * plain sum grows with its length), so the totals stay within a few ulps of the
+ * compensated row-by-row sum.  Row counts are fused into the same pass; a value is
+ * assumed valid until a chunk's sum shows a NaN, in which case that chunk is redone
+ * for that column with the NaN/null test per row.  A code outside [-1, nc) is counted
+ * in slot 0 (with the dropped rows) and raises `bad`, so the codes need no separate
+ * validation pass. */
+#define GB_BLOCK_MIN 8192
+#define GB_BLOCK_MAX (1 << 18)
+
+typedef struct {
+    const int32_t *codes;
+    int ncols, lanes, bad;
+    const double *vals[GB_MAXCOLS];
+    const uint8_t *masks[GB_MAXCOLS];
+    Py_ssize_t start, end, chunk, nc;
+    size_t m;            /* slots per lane: nc + 1, slot g + 1 for code g, 0 for dropped */
+    void *mem;           /* owned (calloc); the arrays below point into it */
+    double *S;           /* ncols x lanes x m: this chunk's plain sums */
+    double *KS, *KC;     /* ncols x m: compensated totals and their compensations */
+    int64_t *R;          /* lanes x m: rows */
+    int64_t *SK;         /* ncols x m: skipped values (NaN or null) */
+} gb_bjob;
+
+/* Slot of row I_'s code; flags a code outside [-1, nc). */
+#define GB_SLOT(I_) do {                                                            \
+        g_ = (uint32_t)codes[I_] + 1u;                                              \
+        if (g_ > nc) { bad = 1; g_ = 0; }                                           \
+    } while (0)
+
+/* Rows [c0, c1) in steps of 8, row r of a step into lane offset o[r]. */
+#define GB_BSTEP(ROW)                                                               \
+    do {                                                                            \
+        Py_ssize_t i_ = c0;                                                         \
+        for (; i_ + 8 <= c1; i_ += 8) {                                             \
+            ROW(i_, 0); ROW(i_ + 1, o1); ROW(i_ + 2, o2); ROW(i_ + 3, o3);          \
+            ROW(i_ + 4, o4); ROW(i_ + 5, o5); ROW(i_ + 6, o6); ROW(i_ + 7, o7);     \
+        }                                                                           \
+        for (; i_ < c1; i_++) ROW(i_, 0);                                           \
+    } while (0)
+
+/* One chunk of column k with the validity and NaN test per row (lane 0 only). */
+static int
+gb_bsum_careful(gb_bjob *j, int k, Py_ssize_t c0, Py_ssize_t c1)
+{
+    const int32_t *codes = j->codes;
+    const uint32_t nc = (uint32_t)j->nc;
+    const double *v = j->vals[k];
+    const uint8_t *mk = j->masks[k];
+    double *S = j->S + (size_t)k * (size_t)j->lanes * j->m;
+    int64_t *SK = j->SK + (size_t)k * j->m;
+    int bad = 0;
+    uint32_t g_;
+    for (Py_ssize_t i = c0; i < c1; i++) {
+        GB_SLOT(i);
+        double x = v[i];
+        if ((mk == NULL || mk[i]) && x == x) S[g_] += x;
+        else SK[g_]++;
+    }
+    return bad;
+}
+
+static void
+gb_bsum_worker(void *arg)
+{
+    gb_bjob *j = (gb_bjob *)arg;
+    const int32_t *codes = j->codes;
+    const int K = j->ncols;
+    const size_t m = j->m, L = (size_t)j->lanes, per = L * m;
+    const uint32_t nc = (uint32_t)j->nc;
+    double *S = j->S;
+    int64_t *R = j->R;
+    int bad = 0, nomask = 1;
+    uint32_t g_;
+    for (int k = 0; k < K; k++) if (j->masks[k] != NULL) nomask = 0;
+    const size_t o1 = L > 1 ? m : 0, o2 = 2 * o1, o3 = 3 * o1;
+    const size_t o4 = L > 4 ? 4 * m : 0, o5 = o4 + o1, o6 = o4 + o2, o7 = o4 + o3;
+    const double *v0 = j->vals[0], *v1 = j->vals[K > 1 ? 1 : 0];
+    const double *v2 = j->vals[K > 2 ? 2 : 0], *v3 = j->vals[K > 3 ? 3 : 0];
+    double *S1 = S + (K > 1 ? per : 0), *S2 = S + (K > 2 ? 2 * per : 0), *S3 = S + (K > 3 ? 3 * per : 0);
+#define ROW_B1(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; } while (0)
+#define ROW_B2(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; S1[s_] += v1[I_]; } while (0)
+#define ROW_B3(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; S1[s_] += v1[I_]; S2[s_] += v2[I_]; } while (0)
+#define ROW_B4(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; S1[s_] += v1[I_]; S2[s_] += v2[I_]; S3[s_] += v3[I_]; } while (0)
+#define ROW_BR(I_, OFF_) do { GB_SLOT(I_); R[g_ + (OFF_)]++; } while (0)
+    for (Py_ssize_t c0 = j->start; c0 < j->end; c0 += j->chunk) {
+        Py_ssize_t c1 = j->end - c0 > j->chunk ? c0 + j->chunk : j->end;
+        if (nomask && K == 1) GB_BSTEP(ROW_B1);
+        else if (nomask && K == 2) GB_BSTEP(ROW_B2);
+        else if (nomask && K == 3) GB_BSTEP(ROW_B3);
+        else if (nomask && K == 4) GB_BSTEP(ROW_B4);
+        else {
+            GB_BSTEP(ROW_BR);
+            for (int k = 0; k < K; k++) {
+                if (j->masks[k] != NULL) continue;   /* done carefully below */
+                const double *v = j->vals[k];
+                double *Sk = S + (size_t)k * per;
+#define ROW_BK(I_, OFF_) do { GB_SLOT(I_); Sk[g_ + (OFF_)] += v[I_]; } while (0)
+                GB_BSTEP(ROW_BK);
+            }
+        }
+        for (int k = 0; k < K; k++) {
+            double *Sk = S + (size_t)k * per;
+            double *KS = j->KS + (size_t)k * m, *KC = j->KC + (size_t)k * m;
+            int careful = j->masks[k] != NULL;
+            if (!careful) {
+                /* a NaN anywhere (a NaN value, or inf - inf) means: redo carefully */
+                double probe = 0.0;
+                for (size_t g = 1; g < m; g++) {
+                    for (size_t l = 0; l < L; l++) probe += Sk[l * m + g] * 0.0;
+                }
+                careful = probe != probe;
+                if (careful) memset(Sk, 0, per * sizeof(double));
+            }
+            if (careful) bad |= gb_bsum_careful(j, k, c0, c1);
+            for (size_t g = 1; g < m; g++) {
+                double t = Sk[g];
+                for (size_t l = 1; l < L; l++) t += Sk[l * m + g];
+                double y = t - KC[g], u = KS[g] + y;
+                KC[g] = (u - KS[g]) - y;
+                KS[g] = u;
+            }
+            memset(Sk, 0, per * sizeof(double));
+        }
+    }
+    j->bad = bad;
+}
+
+/* Blocked sums of K float64 columns (vals[k], masks[k] or NULL) over n rows with
+ * nthreads threads, into caller-owned arrays: S and N (K x nc: sums, valid counts),
+ * rows (nc).  Returns 0, 1 when a sum is not finite (an infinity: the caller redoes
+ * that column plainly; bit k of *inf for column k), 2 when a code lies outside
+ * [-1, nc), -1 on memory failure (no exception: runs without the GIL). */
+static int
+gb_bsum(const int32_t *codes, Py_ssize_t n, Py_ssize_t nc, int K, const double *const *vals,
+        const uint8_t *const *masks, int nthreads, double *S, int64_t *N, int64_t *rows, int *inf)
+{
+    gb_bjob jobs[GB_MAXTHREADS];
+    memset(jobs, 0, sizeof(jobs));
+    int lanes = gb_lanes(nc, codes, n), rc = 0;
+    size_t m = (size_t)nc + 1, per = (size_t)lanes * m;
+    Py_ssize_t chunk = (Py_ssize_t)(8 * per);
+    if (chunk < GB_BLOCK_MIN) chunk = GB_BLOCK_MIN;
+    if (chunk > GB_BLOCK_MAX) chunk = GB_BLOCK_MAX;
+    size_t doubles = (size_t)K * per + 2 * (size_t)K * m, ints = per + (size_t)K * m;
+    for (int t = 0; t < nthreads; t++) {
+        gb_bjob *j = &jobs[t];
+        j->codes = codes;
+        j->ncols = K;
+        j->lanes = lanes;
+        for (int k = 0; k < K; k++) { j->vals[k] = vals[k]; j->masks[k] = masks[k]; }
+        j->start = n * t / nthreads;
+        j->end = n * (t + 1) / nthreads;
+        j->chunk = chunk;
+        j->nc = nc;
+        j->m = m;
+        j->mem = calloc(doubles + ints, 8);
+        if (j->mem == NULL) { rc = -1; goto done; }
+        j->S = (double *)j->mem;
+        j->KS = j->S + (size_t)K * per;
+        j->KC = j->KS + (size_t)K * m;
+        j->R = (int64_t *)(j->KC + (size_t)K * m);
+        j->SK = j->R + per;
+    }
+    gb_run(gb_bsum_worker, jobs, sizeof(gb_bjob), nthreads);
+    for (int t = 0; t < nthreads; t++) if (jobs[t].bad) rc = 2;
+    if (rc) goto done;
+    *inf = 0;
+    for (Py_ssize_t g = 0; g < nc; g++) {
+        int64_t r = 0;
+        for (int t = 0; t < nthreads; t++)
+            for (int l = 0; l < lanes; l++) r += jobs[t].R[(size_t)l * m + (size_t)g + 1];
+        rows[g] = r;
+        for (int k = 0; k < K; k++) {
+            double sv = 0.0, cv = 0.0;
+            int64_t sk = 0;
+            for (int t = 0; t < nthreads; t++) {
+                size_t s = (size_t)k * m + (size_t)g + 1;
+                gb_kahan_add(&sv, &cv, jobs[t].KS[s]);
+                gb_kahan_add(&sv, &cv, -jobs[t].KC[s]);
+                sk += jobs[t].SK[s];
+            }
+            S[(size_t)k * (size_t)nc + (size_t)g] = sv;
+            N[(size_t)k * (size_t)nc + (size_t)g] = r - sk;
+            if (!isfinite(sv)) { *inf |= 1 << k; rc = 1; }
+        }
+    }
+done:
+    for (int t = 0; t < nthreads; t++) free(jobs[t].mem);
+    return rc;
+}
+
 /* _gb_fsum_many(codes, ncodes, values (sequence of float64 arrays), valids (sequence
  * of bool arrays or None), nthreads) -> (sums K x nc, counts K x nc, rows nc, flags)
  * Compensated sums of several float64 columns in one pass over the codes; bit k of
@@ -1223,7 +1446,9 @@ gb_fsum_many(PyObject *self, PyObject *args)
     gb_mjob jobs[GB_MAXTHREADS];
     memset(jobs, 0, sizeof(jobs));
     int K = 0, failed = 0, flags = 0;
-    ca = gb_codes(co, nc);
+    /* the blocked path (fewer than GB_GPART_CODES codes) checks the codes itself */
+    int blocked = nc < GB_GPART_CODES;
+    ca = blocked ? gb_codes_unchecked(co, nc) : gb_codes(co, nc);
     if (ca == NULL) goto error;
     Py_ssize_t n = PyArray_DIM(ca, 0);
     vfast = PySequence_Fast(vseq, "values must be a sequence of arrays");
@@ -1252,7 +1477,26 @@ gb_fsum_many(PyObject *self, PyObject *args)
     ra = gb_zeros(nc, NPY_INT64);
     if (sa == NULL || na == NULL || ra == NULL) goto error;
     nthreads = gb_nthreads(nthreads, n);
-    {
+    if (blocked) {
+        const double *vv[GB_MAXCOLS];
+        const uint8_t *mm[GB_MAXCOLS];
+        for (int k = 0; k < K; k++) {
+            vv[k] = PyArray_DATA(va[k]);
+            mm[k] = ma[k] ? PyArray_DATA(ma[k]) : NULL;
+        }
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = gb_bsum(PyArray_DATA(ca), n, nc, K, vv, mm, nthreads, PyArray_DATA(sa),
+                     PyArray_DATA(na), PyArray_DATA(ra), &flags);
+        Py_END_ALLOW_THREADS
+        if (rc == 2) {
+            if (gb_codes_check(ca, nc) == 0)
+                PyErr_SetString(PyExc_SystemError, "_gb_fsum_many: a group code was out of range");
+            goto error;
+        }
+        failed = rc < 0;
+    }
+    else {
         const int32_t *codes = PyArray_DATA(ca);
         double *S = PyArray_DATA(sa);
         int64_t *N = PyArray_DATA(na), *R = PyArray_DATA(ra);
@@ -1686,7 +1930,7 @@ gb_agg(PyObject *self, PyObject *args)
     PyArrayObject *ca = NULL, *va = NULL, *ma = NULL, *ra = NULL, *na = NULL, *mua = NULL, *sa = NULL;
     PyObject *res = NULL;
     int vt = VT_F8;
-    ca = gb_codes(co, nc);
+    ca = gb_codes_unchecked(co, nc);
     if (ca == NULL) goto error;
     Py_ssize_t n = PyArray_DIM(ca, 0);
     const void *vals = NULL;
@@ -1703,6 +1947,9 @@ gb_agg(PyObject *self, PyObject *args)
         if (gb_mask(mo, n, &ma, "validity") < 0) goto error;
         mask = ma ? PyArray_DATA(ma) : NULL;
     }
+    /* the blocked float64 sum checks the codes in its own pass */
+    int blocked = op == OP_FSUM && vt == VT_F8 && nc < GB_GPART_CODES;
+    if (!blocked && gb_codes_check(ca, nc) < 0) goto error;
     const double *mean = NULL;
     if (op == OP_M2) {
         mua = gb_array(meano, NPY_FLOAT64, "mean");
@@ -1726,11 +1973,25 @@ gb_agg(PyObject *self, PyObject *args)
     int64_t *ri = rtype == NPY_INT64 ? PyArray_DATA(ra) : NULL;
     double *rs = rtype == NPY_FLOAT64 ? PyArray_DATA(ra) : NULL;
     Py_BEGIN_ALLOW_THREADS
-    rc = gb_aggregate(op, vt, PyArray_DATA(ca), vals, mask, mean, n, nc, nthreads,
-                      PyArray_DATA(na), PyArray_DATA(sa), ri, rs);
+    if (blocked) {
+        int inf = 0;
+        const double *vv[1] = {vals};
+        const uint8_t *mm[1] = {mask};
+        rc = gb_bsum(PyArray_DATA(ca), n, nc, 1, vv, mm, nthreads, rs, PyArray_DATA(na),
+                     PyArray_DATA(sa), &inf);
+    }
+    else {
+        rc = gb_aggregate(op, vt, PyArray_DATA(ca), vals, mask, mean, n, nc, nthreads,
+                          PyArray_DATA(na), PyArray_DATA(sa), ri, rs);
+    }
     Py_END_ALLOW_THREADS
     if (rc < 0) {
         PyErr_NoMemory();
+        goto error;
+    }
+    if (rc == 2) {
+        if (gb_codes_check(ca, nc) == 0)
+            PyErr_SetString(PyExc_SystemError, "_gb_agg: a group code was out of range");
         goto error;
     }
     res = Py_BuildValue("(OOOi)", (PyObject *)ra, (PyObject *)na, (PyObject *)sa, rc);
