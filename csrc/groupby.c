@@ -1634,15 +1634,12 @@ gb_count_worker(void *arg)
                          c->out, NULL, NULL, NULL);
 }
 
-static void
-gb_swap(double *a, double *b)
-{
-    double t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Rearranges a[0..n) so that a[k] holds the k-th smallest, smaller ones before it. */
+/* Rearranges a[0..n) so that a[k] holds the k-th smallest, smaller ones before it
+ * and larger or equal ones after it (quickselect).  The partition is Lomuto's with an
+ * unconditional swap, so it has no data-dependent branch (random values would
+ * mispredict about every other comparison); when nothing is smaller than the pivot, a
+ * second pass gathers the copies of the pivot, so repeated values still make
+ * progress. */
 static void
 gb_select(double *a, Py_ssize_t n, Py_ssize_t k)
 {
@@ -1657,20 +1654,30 @@ gb_select(double *a, Py_ssize_t n, Py_ssize_t k)
             }
             return;
         }
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < a[lo]) gb_swap(&a[mid], &a[lo]);
-        if (a[hi] < a[lo]) gb_swap(&a[hi], &a[lo]);
-        if (a[hi] < a[mid]) gb_swap(&a[hi], &a[mid]);
-        double pivot = a[mid];
-        Py_ssize_t i = lo, r = hi;
-        while (i <= r) {
-            while (a[i] < pivot) i++;
-            while (a[r] > pivot) r--;
-            if (i <= r) { gb_swap(&a[i], &a[r]); i++; r--; }
+        /* median of three as the pivot value */
+        double x0 = a[lo], x1 = a[lo + (hi - lo) / 2], x2 = a[hi];
+        double pivot = x0 < x1 ? (x1 < x2 ? x1 : (x0 < x2 ? x2 : x0))
+                               : (x0 < x2 ? x0 : (x1 < x2 ? x2 : x1));
+        Py_ssize_t store = lo;
+        for (Py_ssize_t i = lo; i <= hi; i++) {
+            double x = a[i];
+            a[i] = a[store];
+            a[store] = x;
+            store += x < pivot;
         }
-        if (k <= r) hi = r;
-        else if (k >= i) lo = i;
-        else return;
+        /* [lo, store) < pivot <= [store, hi] */
+        if (k < store) { hi = store - 1; continue; }
+        if (store > lo) { lo = store; continue; }
+        /* nothing below the pivot: put its copies first */
+        for (Py_ssize_t i = lo; i <= hi; i++) {
+            double x = a[i];
+            a[i] = a[store];
+            a[store] = x;
+            store += x <= pivot;
+        }
+        /* [lo, store) == pivot < [store, hi]; store > lo as the pivot is in the range */
+        if (k < store) return;
+        lo = store;
     }
 }
 
@@ -1679,6 +1686,38 @@ gb_cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
     return (a > b) - (a < b);
+}
+
+/* Sum of a[0..n), or with `squares` of (a[i] - center)^2: blocks of 1024
+ * values go into 8 independent plain partial sums (no loop-carried latency chain),
+ * and the block totals into a compensated sum. */
+static double
+gb_block_sum(const double *a, Py_ssize_t n, int squares, double center)
+{
+    double sv = 0.0, cv = 0.0;
+    for (Py_ssize_t b = 0; b < n; b += 1024) {
+        Py_ssize_t e = n - b > 1024 ? b + 1024 : n, i = b;
+        double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        if (!squares) {
+            for (; i + 8 <= e; i += 8)
+                for (int l = 0; l < 8; l++) p[l] += a[i + l];
+            for (; i < e; i++) p[0] += a[i];
+        }
+        else {
+            for (; i + 8 <= e; i += 8)
+                for (int l = 0; l < 8; l++) {
+                    double d = a[i + l] - center;
+                    p[l] += d * d;
+                }
+            for (; i < e; i++) {
+                double d = a[i] - center;
+                p[0] += d * d;
+            }
+        }
+        double t = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+        gb_kahan_add(&sv, &cv, t);
+    }
+    return sv;
 }
 
 typedef struct {
@@ -1719,17 +1758,12 @@ gb_quant_worker(void *arg)
         Py_ssize_t n = (Py_ssize_t)j->count[g];
         double *o = j->out + g * j->nq;
         if (j->sum != NULL) {
-            /* compensated sum, then sum of squared deviations from the mean (two passes
-             * over values already in cache) */
-            double sv = 0.0, cv = 0.0, dv = 0.0, ev = 0.0;
-            for (Py_ssize_t i = 0; i < n; i++) gb_kahan_add(&sv, &cv, a[i]);
+            /* sum, then sum of squared deviations from the mean: two passes over values
+             * already in cache */
+            double sv = gb_block_sum(a, n, 0, 0.0);
             double mu = n > 0 ? sv / (double)n : 0.0;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                double d = a[i] - mu;
-                gb_kahan_add(&dv, &ev, d * d);
-            }
             j->sum[g] = sv;
-            j->m2[g] = dv;
+            j->m2[g] = gb_block_sum(a, n, 1, mu);
         }
         if (n == 0) {
             for (Py_ssize_t q = 0; q < j->nq; q++) o[q] = NAN;

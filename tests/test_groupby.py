@@ -536,3 +536,21 @@ def test_benchmark_shaped_three_means_match_pandas():
     g = pd.DataFrame(data).groupby("k")[["v1", "v2", "v3"]].mean()
     for c in ("v1", "v2", "v3"):
         np.testing.assert_allclose(res[c], g[c].to_numpy(), rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 5000), ngroups=st.sampled_from([1, 3, 50]), distinct=st.sampled_from([1, 2, 5, 1000]),
+       seed=st.integers(0, 2**32 - 1))
+def test_median_std_with_repeated_values_match_pandas(n, ngroups, distinct, seed):
+    """The branch-free quickselect on few distinct values (pivot often the minimum)."""
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, ngroups, n).astype(np.int64)
+    v = rng.integers(0, distinct, n).astype(np.float64) * 0.5
+    v[rng.random(n) < 0.05] = np.nan
+    res = ts.group_by({"k": key, "v": v}, "k").agg(md=("v", "median"), sd=("v", "std"),
+                                                   q=("v", "quantile", [0.1, 0.5, 0.9]))
+    g = pd.DataFrame({"k": key, "v": v}).groupby("k")["v"]
+    np.testing.assert_array_equal(res["md"], g.median().to_numpy())
+    np.testing.assert_allclose(res["sd"], g.std().to_numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res["q"], np.stack([g.quantile(q).to_numpy() for q in (0.1, 0.5, 0.9)], 1),
+                               rtol=1e-12)
