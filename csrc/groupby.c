@@ -23,6 +23,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define GB_MAXTHREADS 8
 /* With at most this many codes, sums and counts use 4 interleaved sub-accumulators
@@ -1587,6 +1590,31 @@ error:
 
 /* ---- order statistics ---------------------------------------------------- */
 
+/* Owned (release with gb_big_free): an uninitialised block of `bytes` for random
+ * access, or NULL.  On Linux a large block is aligned to 2 MiB and asks for huge pages
+ * (transparent huge pages in "madvise" mode): a scatter over 80 MB otherwise misses the
+ * TLB on nearly every write and takes a page fault every 4 KiB. */
+static void *
+gb_big_alloc(size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const size_t huge = (size_t)2 << 20;
+    if (bytes >= 4 * huge) {
+        void *p = NULL;
+        if (posix_memalign(&p, huge, bytes) != 0) return NULL;
+        (void)madvise(p, bytes, MADV_HUGEPAGE);   /* advice only: failure is harmless */
+        return p;
+    }
+#endif
+    return malloc(bytes > 0 ? bytes : 1);
+}
+
+static void
+gb_big_free(void *p)
+{
+    free(p);
+}
+
 typedef struct {
     const int32_t *codes;
     const void *vals;
@@ -1878,7 +1906,7 @@ gb_quantile(PyObject *self, PyObject *args)
                 pos += tot;
             }
             starts[nc] = pos;
-            buf = malloc((size_t)(pos > 0 ? pos : 1) * sizeof(double));
+            buf = gb_big_alloc((size_t)pos * sizeof(double));
             if (buf == NULL) failed = 1;
         }
         if (!failed) {
@@ -1922,7 +1950,7 @@ error:
     Py_XDECREF(m2a);
     free(curs);
     free(starts);
-    free(buf);
+    gb_big_free(buf);
     Py_XDECREF(ca);
     Py_XDECREF(va);
     Py_XDECREF(ma);
