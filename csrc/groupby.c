@@ -698,9 +698,10 @@ gb_combine(PyObject *self, PyObject *args)
     PyArrayObject *a1 = NULL, *a2 = NULL, *ca = NULL, *ua = NULL;
     gb_map map = {0};
     PyObject *res = NULL;
-    a1 = gb_codes(o1, n1);
+    /* the radix path checks the codes in its own pass */
+    a1 = hash ? gb_codes(o1, n1) : gb_codes_unchecked(o1, n1);
     if (a1 == NULL) goto error;
-    a2 = gb_codes(o2, n2);
+    a2 = hash ? gb_codes(o2, n2) : gb_codes_unchecked(o2, n2);
     if (a2 == NULL) goto error;
     Py_ssize_t n = PyArray_DIM(a1, 0);
     if (PyArray_DIM(a2, 0) != n) {
@@ -711,18 +712,26 @@ gb_combine(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_OverflowError, "too many key combinations for a radix code");
         goto error;
     }
-    ca = gb_zeros(n, NPY_INT32);
+    npy_intp cdims[1] = {n};
+    ca = (PyArrayObject *)PyArray_EMPTY(1, cdims, NPY_INT32, 0);   /* every slot written */
     if (ca == NULL) goto error;
     const int32_t *c1 = PyArray_DATA(a1), *c2 = PyArray_DATA(a2);
     int32_t *out = PyArray_DATA(ca);
-    int failed = 0;
+    int failed = 0, bad = 0;
     Py_ssize_t ncodes = n1 * n2;
     Py_BEGIN_ALLOW_THREADS
     if (!hash) {
-        int32_t m = (int32_t)n2;
+        /* branch-free (vectorisable): a code outside [-1, n) sets `bad` */
+        const int32_t m = (int32_t)n2;
+        const uint32_t l1 = (uint32_t)n1, l2 = (uint32_t)n2;
+        uint32_t badbits = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
-            out[i] = (c1[i] < 0 || c2[i] < 0) ? -1 : c1[i] * m + c2[i];
+            int32_t x = c1[i], y = c2[i];
+            badbits |= ((uint32_t)x + 1u > l1) | ((uint32_t)y + 1u > l2);
+            int32_t r = (int32_t)((uint32_t)x * (uint32_t)m + (uint32_t)y);
+            out[i] = (x | y) < 0 ? -1 : r;
         }
+        bad = badbits != 0;
     }
     else {
         if (gb_map_init(&map, 1024) < 0) failed = 1;
@@ -735,6 +744,11 @@ gb_combine(PyObject *self, PyObject *args)
         ncodes = (Py_ssize_t)map.n;
     }
     Py_END_ALLOW_THREADS
+    if (bad) {
+        if (gb_codes_check(a1, n1) == 0 && gb_codes_check(a2, n2) == 0)
+            PyErr_SetString(PyExc_SystemError, "_gb_combine: a group code was out of range");
+        goto error;
+    }
     if (failed) {
         PyErr_NoMemory();
         goto error;

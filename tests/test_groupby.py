@@ -554,3 +554,23 @@ def test_median_std_with_repeated_values_match_pandas(n, ngroups, distinct, seed
     np.testing.assert_allclose(res["sd"], g.std().to_numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(res["q"], np.stack([g.quantile(q).to_numpy() for q in (0.1, 0.5, 0.9)], 1),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [3, 7, -2, -(2**31)])
+@pytest.mark.parametrize("row", [0, 5, 99_999])
+def test_kernels_that_check_codes_in_their_own_pass_name_the_bad_row(bad, row):
+    """sum, the fused sums and the radix combine skip the separate validation pass."""
+    n = 100_000
+    codes = np.random.default_rng(row).integers(-1, 3, n).astype(np.int32)
+    codes[row] = bad
+    ok = np.zeros(n, np.int32)
+    msg = f"group code {bad} at row {row} is outside"
+    for threads in (1, 2):
+        with pytest.raises(ValueError, match=msg):
+            _core._gb_agg(codes, 3, "sum", np.ones(n), None, threads)
+        with pytest.raises(ValueError, match=msg):
+            _core._gb_fsum_many(codes, 3, [np.ones(n), np.ones(n)], [None, np.ones(n, bool)], threads)
+    with pytest.raises(ValueError, match=msg):
+        _core._gb_combine(codes, 3, ok, 2, False)
+    with pytest.raises(ValueError, match=msg):
+        _core._gb_combine(ok, 2, codes, 3, False)
