@@ -450,7 +450,11 @@ gb_encode_num(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "year()/month() need a date key");
         goto error;
     }
-    ca = gb_zeros(n, NPY_INT32);
+    {
+        /* not zero-filled: both paths below write every code (or fail and drop it) */
+        npy_intp cdims[1] = {n};
+        ca = (PyArrayObject *)PyArray_EMPTY(1, cdims, NPY_INT32, 0);
+    }
     if (ca == NULL) goto error;
     const void *vals = PyArray_DATA(va);
     const uint8_t *mask = ma ? PyArray_DATA(ma) : NULL;
@@ -465,10 +469,46 @@ gb_encode_num(PyObject *self, PyObject *args)
 
     int32_t *table = NULL;   /* date part of each day in [dlo, ...] */
     int64_t dlo = 0;
+    int written = 0;   /* codes already written by the one-pass guess below */
     Py_BEGIN_ALLOW_THREADS
     if (!isfloat) {
         int64_t rlo = INT64_MAX, rhi = INT64_MIN;
-        GB_SWITCH(vt,
+        int have_range = 0;
+        if (mask == NULL && part == PART_NONE && n >= 65536) {
+            /* One pass instead of two (min/max, then codes): guess the minimum from a
+             * sample, lowered by 1/256 of the sample's range (the sample's minimum is
+             * never below the true one), write codes relative to it while finding the
+             * true range, and keep them when the guess held.  Codes below the true
+             * minimum are just empty groups. */
+            int64_t smin = INT64_MAX, smax = INT64_MIN;
+            const Py_ssize_t m = 4096, stride = n / m;
+            GB_SWITCH(vt,
+                const T *v = (const T *)vals;
+                for (Py_ssize_t i = 0; i < m; i++) {
+                    int64_t x = (int64_t)v[i * stride];
+                    smin = x < smin ? x : smin;
+                    smax = x > smax ? x : smax;
+                })
+            uint64_t ext = ((uint64_t)smax - (uint64_t)smin) / 256;
+            if ((uint64_t)smin - (uint64_t)INT64_MIN >= ext &&
+                (uint64_t)smax - ((uint64_t)smin - ext) < (uint64_t)range_limit) {
+                const int64_t g0 = (int64_t)((uint64_t)smin - ext);
+                GB_SWITCH(vt,
+                    const T *v = (const T *)vals;
+                    for (Py_ssize_t i = 0; i < n; i++) {
+                        int64_t x = (int64_t)v[i];
+                        rlo = x < rlo ? x : rlo;
+                        rhi = x > rhi ? x : rhi;
+                        codes[i] = (int32_t)(uint32_t)((uint64_t)x - (uint64_t)g0);
+                    })
+                have_range = 1;
+                if (rlo >= g0 && (uint64_t)rhi - (uint64_t)g0 < (uint64_t)range_limit) {
+                    written = 1;
+                    rlo = g0;   /* the codes' origin */
+                }
+            }
+        }
+        if (!have_range) GB_SWITCH(vt,
             const T *v = (const T *)vals;
             if (mask == NULL) {
                 for (Py_ssize_t i = 0; i < n; i++) {
@@ -525,7 +565,10 @@ gb_encode_num(PyObject *self, PyObject *args)
         int32_t nc = dropna ? -1 : (int32_t)ncodes;
         GB_SWITCH(vt,
             const T *v = (const T *)vals;
-            if (mask == NULL && table == NULL && part == PART_NONE) {
+            if (written) {
+                /* done in the one pass above */
+            }
+            else if (mask == NULL && table == NULL && part == PART_NONE) {
                 for (Py_ssize_t i = 0; i < n; i++) codes[i] = (int32_t)((int64_t)v[i] - lo);
             }
             else for (Py_ssize_t i = 0; i < n; i++) {
