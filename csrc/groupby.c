@@ -1701,22 +1701,48 @@ gb_scatter_worker(void *arg)
     )
 }
 
-/* Counts the valid values per code of one slice of rows (a thread of gb_quantile). */
+/* Counts the valid values and the rows per code of one slice of rows (a thread of
+ * gb_quantile), into slot-indexed arrays (slot g + 1 for code g, 0 for dropped rows),
+ * flagging a code outside [-1, nc) in `bad` (the codes get no separate check). */
 typedef struct {
-    int vt, rc;
+    int vt, bad;
     const int32_t *codes;
     const void *vals;
     const uint8_t *mask;
-    Py_ssize_t n, nc;
-    int64_t *out;
+    Py_ssize_t start, end, nc;
+    int64_t *cnt, *rows;  /* nc + 1 each, zeroed, owned by the caller */
 } gb_count_job;
 
 static void
 gb_count_worker(void *arg)
 {
     gb_count_job *c = (gb_count_job *)arg;
-    c->rc = gb_aggregate(OP_COUNT, c->vt, c->codes, c->vals, c->mask, NULL, c->n, c->nc, 1,
-                         c->out, NULL, NULL, NULL);
+    const int32_t *codes = c->codes;
+    const uint8_t *mask = c->mask;
+    const uint32_t nc = (uint32_t)c->nc;
+    int64_t *cnt = c->cnt, *rows = c->rows;
+    int bad = 0;
+    uint32_t g_;
+    GB_SWITCH(c->vt,
+        const T *v = (const T *)c->vals;
+        if (mask == NULL) {
+            for (Py_ssize_t i = c->start; i < c->end; i++) {
+                GB_SLOT(i);
+                double x = (double)v[i];
+                rows[g_]++;
+                cnt[g_] += x == x;
+            }
+        }
+        else {
+            for (Py_ssize_t i = c->start; i < c->end; i++) {
+                GB_SLOT(i);
+                double x = (double)v[i];
+                rows[g_]++;
+                cnt[g_] += (mask[i] != 0) & (x == x);
+            }
+        }
+    )
+    c->bad = bad;
 }
 
 /* Rearranges a[0..n) so that a[k] holds the k-th smallest, smaller ones before it
@@ -1869,7 +1895,7 @@ gb_quant_worker(void *arg)
 }
 
 /* _gb_quantile(codes, ncodes, values, valid, qs float64, nthreads, median, moments=False)
- *   -> (float64 array ncodes x nq, count int64[, sum float64, m2 float64])
+ *   -> (float64 array ncodes x nq, count int64[, sum float64, m2 float64], rows int64)
  * Linear interpolation between order statistics (pandas' default); median=True uses
  * the midpoint (a + b) / 2 like pandas' median.  NaN and null values are skipped.
  * With moments, also each group's compensated sum and sum of squared deviations from
@@ -1886,10 +1912,12 @@ gb_quantile(PyObject *self, PyObject *args)
     PyArrayObject *ca = NULL, *va = NULL, *ma = NULL, *qa = NULL, *oa = NULL, *na = NULL;
     PyArrayObject *suma = NULL, *m2a = NULL;
     PyObject *res = NULL;
-    int64_t *curs = NULL, *starts = NULL;
+    int64_t *curs = NULL, *starts = NULL, *slots = NULL;
+    PyArrayObject *rowsa = NULL;
+    int bad = 0;
     double *buf = NULL;
     int vt;
-    ca = gb_codes(co, nc);
+    ca = gb_codes_unchecked(co, nc);   /* checked by the count pass */
     if (ca == NULL) goto error;
     va = gb_values(vo, &vt, "values");
     if (va == NULL) goto error;
@@ -1916,7 +1944,8 @@ gb_quantile(PyObject *self, PyObject *args)
     npy_intp dims[2] = {nc, nq};
     oa = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_FLOAT64, 0);
     na = gb_zeros(nc, NPY_INT64);
-    if (oa == NULL || na == NULL) goto error;
+    rowsa = gb_zeros(nc, NPY_INT64);
+    if (oa == NULL || na == NULL || rowsa == NULL) goto error;
     if (moments) {
         suma = gb_zeros(nc, NPY_FLOAT64);
         m2a = gb_zeros(nc, NPY_FLOAT64);
@@ -1931,24 +1960,35 @@ gb_quantile(PyObject *self, PyObject *args)
     /* per-thread counts give each thread its own slice of every group's run */
     curs = calloc((size_t)nthreads * (size_t)(nc + 1), sizeof(int64_t));
     starts = calloc((size_t)nc + 1, sizeof(int64_t));
-    if (curs == NULL || starts == NULL) failed = 1;
+    slots = calloc((size_t)nthreads * 2 * (size_t)(nc + 1), sizeof(int64_t));
+    if (curs == NULL || starts == NULL || slots == NULL) failed = 1;
     if (!failed) {
         Py_BEGIN_ALLOW_THREADS
         gb_count_job cj[GB_MAXTHREADS];
-        int vsz = vt == VT_B ? 1 : (vt == VT_I4 || vt == VT_F4) ? 4 : 8;
         for (int t = 0; t < nthreads; t++) {
-            Py_ssize_t s0 = n * t / nthreads, s1 = n * (t + 1) / nthreads;
             cj[t].vt = vt;
-            cj[t].codes = codes + s0;
-            cj[t].vals = (const char *)vals + (size_t)s0 * (size_t)vsz;
-            cj[t].mask = mask ? mask + s0 : NULL;
-            cj[t].n = s1 - s0;
+            cj[t].codes = codes;
+            cj[t].vals = vals;
+            cj[t].mask = mask;
+            cj[t].start = n * t / nthreads;
+            cj[t].end = n * (t + 1) / nthreads;
             cj[t].nc = nc;
-            cj[t].out = curs + (size_t)t * (size_t)(nc + 1);
+            cj[t].cnt = slots + (size_t)t * 2 * (size_t)(nc + 1);
+            cj[t].rows = cj[t].cnt + (nc + 1);
         }
         gb_run(gb_count_worker, cj, sizeof(gb_count_job), nthreads);
-        for (int t = 0; t < nthreads; t++) if (cj[t].rc < 0) failed = 1;
-        if (!failed) {
+        for (int t = 0; t < nthreads; t++) bad |= cj[t].bad;
+        if (!bad) {
+            int64_t *rows = PyArray_DATA(rowsa);
+            for (int t = 0; t < nthreads; t++) {
+                int64_t *tc = curs + (size_t)t * (size_t)(nc + 1);
+                for (Py_ssize_t g = 0; g < nc; g++) {
+                    tc[g] = cj[t].cnt[g + 1];
+                    rows[g] += cj[t].rows[g + 1];
+                }
+            }
+        }
+        if (!failed && !bad) {
             int64_t pos = 0;
             for (Py_ssize_t g = 0; g < nc; g++) {
                 starts[g] = pos;
@@ -1966,7 +2006,7 @@ gb_quantile(PyObject *self, PyObject *args)
             buf = gb_big_alloc((size_t)pos * sizeof(double));
             if (buf == NULL) failed = 1;
         }
-        if (!failed) {
+        if (!failed && !bad) {
             gb_scatter_job sj[GB_MAXTHREADS];
             for (int t = 0; t < nthreads; t++) {
                 sj[t].codes = codes; sj[t].vals = vals; sj[t].mask = mask; sj[t].vt = vt;
@@ -1996,17 +2036,26 @@ gb_quantile(PyObject *self, PyObject *args)
         }
         Py_END_ALLOW_THREADS
     }
+    if (bad) {
+        if (gb_codes_check(ca, nc) == 0)
+            PyErr_SetString(PyExc_SystemError, "_gb_quantile: a group code was out of range");
+        goto error;
+    }
     if (failed) {
         PyErr_NoMemory();
         goto error;
     }
-    if (moments) res = Py_BuildValue("(OOOO)", (PyObject *)oa, (PyObject *)na, (PyObject *)suma, (PyObject *)m2a);
-    else res = Py_BuildValue("(OO)", (PyObject *)oa, (PyObject *)na);
+    if (moments)
+        res = Py_BuildValue("(OOOOO)", (PyObject *)oa, (PyObject *)na, (PyObject *)suma, (PyObject *)m2a,
+                            (PyObject *)rowsa);
+    else res = Py_BuildValue("(OOO)", (PyObject *)oa, (PyObject *)na, (PyObject *)rowsa);
 error:
     Py_XDECREF(suma);
     Py_XDECREF(m2a);
     free(curs);
     free(starts);
+    free(slots);
+    Py_XDECREF(rowsa);
     gb_big_free(buf);
     Py_XDECREF(ca);
     Py_XDECREF(va);
@@ -2168,7 +2217,7 @@ static PyMethodDef gb_functions[] = {
     {"_gb_fsum_many", gb_fsum_many, METH_VARARGS,
      "_gb_fsum_many(codes, ncodes, values, valids, nthreads) -> (sums, counts, rows, inf_flags)"},
     {"_gb_quantile", gb_quantile, METH_VARARGS,
-     "_gb_quantile(codes, ncodes, values, valid, qs, nthreads, median) -> (result, count)"},
+     "_gb_quantile(codes, ncodes, values, valid, qs, nthreads, median, moments=False) -> (result, count[, sum, m2], rows)"},
     {"_gb_first_rows", gb_first_rows, METH_VARARGS,
      "_gb_first_rows(codes, ncodes) -> first row of each code (-1 if none)"},
     {NULL},

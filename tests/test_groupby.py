@@ -559,7 +559,7 @@ def test_median_std_with_repeated_values_match_pandas(n, ngroups, distinct, seed
 @pytest.mark.parametrize("bad", [3, 7, -2, -(2**31)])
 @pytest.mark.parametrize("row", [0, 5, 99_999])
 def test_kernels_that_check_codes_in_their_own_pass_name_the_bad_row(bad, row):
-    """sum, the fused sums and the radix combine skip the separate validation pass."""
+    """sum, the fused sums, quantiles and the radix combine skip the separate validation pass."""
     n = 100_000
     codes = np.random.default_rng(row).integers(-1, 3, n).astype(np.int32)
     codes[row] = bad
@@ -570,6 +570,8 @@ def test_kernels_that_check_codes_in_their_own_pass_name_the_bad_row(bad, row):
             _core._gb_agg(codes, 3, "sum", np.ones(n), None, threads)
         with pytest.raises(ValueError, match=msg):
             _core._gb_fsum_many(codes, 3, [np.ones(n), np.ones(n)], [None, np.ones(n, bool)], threads)
+        with pytest.raises(ValueError, match=msg):
+            _core._gb_quantile(codes, 3, np.ones(n), None, np.array([0.5]), threads, True, True)
     with pytest.raises(ValueError, match=msg):
         _core._gb_combine(codes, 3, ok, 2, False)
     with pytest.raises(ValueError, match=msg):

@@ -760,12 +760,14 @@ class GroupBy:
                 if not np.all((qs >= 0) & (qs <= 1)):
                     raise ValueError(f"{out_name}: quantiles must lie in [0, 1], got {qs.tolist()}")
             if column in self._moment_cols and column not in self._moment_cache:
-                res, cnt, s, m2 = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
-                                                     self._nthreads, func == "median", True)
+                res, cnt, s, m2, rows = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
+                                                           self._nthreads, func == "median", True)
                 self._moment_cache[column] = (s, cnt, m2)
             else:
-                res, _ = _core._gb_quantile(self._codes, self._ncodes, v, m, qs, self._nthreads,
-                                            func == "median")
+                res, _, rows = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
+                                                  self._nthreads, func == "median")
+            if self._sizes_cs is None:
+                self._sizes_cs = rows   # the group sizes come with the counting pass
             if func == "median" or np.ndim(q) == 0:
                 return plain(res[:, 0])
             self._quantiles[out_name] = qs.tolist()
