@@ -26,6 +26,9 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define GB_MAXTHREADS 8
 /* With at most this many codes, sums and counts use 4 interleaved sub-accumulators
@@ -1312,6 +1315,7 @@ typedef struct {
     size_t m;            /* slots per lane: nc + 1, slot g + 1 for code g, 0 for dropped */
     void *mem;           /* owned (calloc); the arrays below point into it */
     double *S;           /* ncols x lanes x m: this chunk's plain sums */
+    double *Q;           /* 2 or 3 columns: lanes x m records (sums, count) of 4 doubles */
     double *KS, *KC;     /* ncols x m: compensated totals and their compensations */
     int64_t *R;          /* lanes x m: rows */
     int64_t *SK;         /* ncols x m: skipped values (NaN or null) */
@@ -1382,11 +1386,61 @@ gb_bsum_worker(void *arg)
 #define ROW_B4(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
         S[s_] += v0[I_]; S1[s_] += v1[I_]; S2[s_] += v2[I_]; S3[s_] += v3[I_]; } while (0)
 #define ROW_BR(I_, OFF_) do { GB_SLOT(I_); R[g_ + (OFF_)]++; } while (0)
+#if defined(__SSE2__)
+    /* one column: its sum and a row count (a double, exact) side by side, updated by
+     * one two-lane add: one read-modify-write per row instead of two */
+    const __m128d one_ = _mm_set1_pd(1.0);
+#define ROW_B1P(I_, OFF_) do { GB_SLOT(I_); double *p_ = S + 2 * (g_ + (OFF_));         \
+        _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), _mm_loadl_pd(one_, v0 + (I_))));  \
+    } while (0)
+    /* two or three columns: records (s0, s1, s2 or count, count or 0) in Q */
+    double *Q = j->Q;
+    const __m128d onez_ = _mm_set_pd(0.0, 1.0);
+#define ROW_B2P(I_, OFF_) do { GB_SLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
+        __m128d a_ = _mm_loadh_pd(_mm_load_sd(v0 + (I_)), v1 + (I_));                    \
+        _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), a_));                             \
+        _mm_storeu_pd(p_ + 2, _mm_add_pd(_mm_loadu_pd(p_ + 2), onez_));                  \
+    } while (0)
+#define ROW_B3P(I_, OFF_) do { GB_SLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
+        __m128d a_ = _mm_loadh_pd(_mm_load_sd(v0 + (I_)), v1 + (I_));                    \
+        __m128d b_ = _mm_loadl_pd(one_, v2 + (I_));                                      \
+        _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), a_));                             \
+        _mm_storeu_pd(p_ + 2, _mm_add_pd(_mm_loadu_pd(p_ + 2), b_));                     \
+    } while (0)
+#endif
     for (Py_ssize_t c0 = j->start; c0 < j->end; c0 += j->chunk) {
         Py_ssize_t c1 = j->end - c0 > j->chunk ? c0 + j->chunk : j->end;
-        if (nomask && K == 1) GB_BSTEP(ROW_B1);
+        if (nomask && K == 1) {
+#if defined(__SSE2__)
+            GB_BSTEP(ROW_B1P);
+            /* unpair: counts into R, sums back to the layout of the other paths */
+            for (size_t r = 0; r < per; r++) {
+                R[r] += (int64_t)S[2 * r + 1];
+                S[r] = S[2 * r];
+            }
+            memset(S + per, 0, per * sizeof(double));
+#else
+            GB_BSTEP(ROW_B1);
+#endif
+        }
+#if defined(__SSE2__)
+        else if (nomask && (K == 2 || K == 3)) {
+            if (K == 2) GB_BSTEP(ROW_B2P);
+            else GB_BSTEP(ROW_B3P);
+            /* unpair: sums to the layout of the other paths, counts into R */
+            for (size_t r = 0; r < per; r++) {
+                const double *q = Q + 4 * r;
+                S[r] = q[0];
+                S[per + r] = q[1];
+                if (K == 3) S[2 * per + r] = q[2];
+                R[r] += (int64_t)q[K];
+            }
+            memset(Q, 0, 4 * per * sizeof(double));
+        }
+#else
         else if (nomask && K == 2) GB_BSTEP(ROW_B2);
         else if (nomask && K == 3) GB_BSTEP(ROW_B3);
+#endif
         else if (nomask && K == 4) GB_BSTEP(ROW_B4);
         else {
             GB_BSTEP(ROW_BR);
@@ -1441,7 +1495,9 @@ gb_bsum(const int32_t *codes, Py_ssize_t n, Py_ssize_t nc, int K, const double *
     Py_ssize_t chunk = (Py_ssize_t)(8 * per);
     if (chunk < GB_BLOCK_MIN) chunk = GB_BLOCK_MIN;
     if (chunk > GB_BLOCK_MAX) chunk = GB_BLOCK_MAX;
-    size_t doubles = (size_t)K * per + 2 * (size_t)K * m, ints = per + (size_t)K * m;
+    /* (K + 1) x per chunk sums: one column pairs its sums with counts in 2 x per */
+    size_t doubles = (size_t)(K + 1) * per + 2 * (size_t)K * m, ints = per + (size_t)K * m;
+    size_t qd = K == 2 || K == 3 ? 4 * per : 0;   /* the records of 2 or 3 columns */
     for (int t = 0; t < nthreads; t++) {
         gb_bjob *j = &jobs[t];
         j->codes = codes;
@@ -1453,13 +1509,14 @@ gb_bsum(const int32_t *codes, Py_ssize_t n, Py_ssize_t nc, int K, const double *
         j->chunk = chunk;
         j->nc = nc;
         j->m = m;
-        j->mem = calloc(doubles + ints, 8);
+        j->mem = calloc(doubles + ints + qd, 8);
         if (j->mem == NULL) { rc = -1; goto done; }
         j->S = (double *)j->mem;
-        j->KS = j->S + (size_t)K * per;
+        j->KS = j->S + (size_t)(K + 1) * per;
         j->KC = j->KS + (size_t)K * m;
         j->R = (int64_t *)(j->KC + (size_t)K * m);
         j->SK = j->R + per;
+        j->Q = qd ? (double *)(j->SK + (size_t)K * m) : NULL;
     }
     gb_run(gb_bsum_worker, jobs, sizeof(gb_bjob), nthreads);
     for (int t = 0; t < nthreads; t++) if (jobs[t].bad) rc = 2;
