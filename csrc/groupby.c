@@ -9,7 +9,10 @@
  *   2. one pass per aggregate over the codes, with per-thread partial states that are
  *      merged afterwards (count, compensated sum, integer sum with overflow check,
  *      min, max, sum of squared deviations, first/last row), and a counting sort by
- *      group code for the order statistics.
+ *      group code for the order statistics.  Float64 sums with fewer than
+ *      GB_GPART_CODES codes (one column or several fused) take the blocked path
+ *      (gb_bsum): plain sums per chunk of rows, compensated across chunks, row counts
+ *      and the code check in the same pass.
  *
  * The Python driver (traffickstats/_groupby.py) hands over contiguous, aligned,
  * native-endian NumPy arrays; the functions here re-check that and copy if needed.
@@ -428,6 +431,35 @@ gb_keyfn_for(int vt)
     }
 }
 
+/* One slice of the one-pass range encoding (a thread of gb_encode_num): codes
+ * relative to the guessed origin g0, and the slice's true minimum and maximum. */
+typedef struct {
+    int vt;
+    const void *vals;
+    int32_t *codes;
+    Py_ssize_t start, end;
+    int64_t g0, lo, hi;
+} gb_range_job;
+
+static void
+gb_range_worker(void *arg)
+{
+    gb_range_job *r = (gb_range_job *)arg;
+    int64_t rlo = INT64_MAX, rhi = INT64_MIN;
+    const uint64_t g0 = (uint64_t)r->g0;
+    int32_t *codes = r->codes;
+    GB_SWITCH(r->vt,
+        const T *v = (const T *)r->vals;
+        for (Py_ssize_t i = r->start; i < r->end; i++) {
+            int64_t x = (int64_t)v[i];
+            rlo = x < rlo ? x : rlo;
+            rhi = x > rhi ? x : rhi;
+            codes[i] = (int32_t)(uint32_t)((uint64_t)x - g0);
+        })
+    r->lo = rlo;
+    r->hi = rhi;
+}
+
 /* _gb_encode_num(values, valid, part, dropna, range_limit)
  *   -> (codes int32, ncodes, lo, uniques or None, nullcode)
  * Range encoding (uniques None): code = key - lo.  Hash encoding: uniques holds the
@@ -439,7 +471,9 @@ gb_encode_num(PyObject *self, PyObject *args)
     PyObject *vo, *mo;
     int part, dropna;
     Py_ssize_t range_limit;
-    if (!PyArg_ParseTuple(args, "OOipn:_gb_encode_num", &vo, &mo, &part, &dropna, &range_limit))
+    int nthreads = 1;
+    if (!PyArg_ParseTuple(args, "OOipn|i:_gb_encode_num", &vo, &mo, &part, &dropna, &range_limit,
+                          &nthreads))
         return NULL;
     int vt;
     PyArrayObject *va = NULL, *ma = NULL, *ca = NULL, *ua = NULL;
@@ -496,14 +530,21 @@ gb_encode_num(PyObject *self, PyObject *args)
             if ((uint64_t)smin - (uint64_t)INT64_MIN >= ext &&
                 (uint64_t)smax - ((uint64_t)smin - ext) < (uint64_t)range_limit) {
                 const int64_t g0 = (int64_t)((uint64_t)smin - ext);
-                GB_SWITCH(vt,
-                    const T *v = (const T *)vals;
-                    for (Py_ssize_t i = 0; i < n; i++) {
-                        int64_t x = (int64_t)v[i];
-                        rlo = x < rlo ? x : rlo;
-                        rhi = x > rhi ? x : rhi;
-                        codes[i] = (int32_t)(uint32_t)((uint64_t)x - (uint64_t)g0);
-                    })
+                gb_range_job rj[GB_MAXTHREADS];
+                int nt = gb_nthreads(nthreads, n);
+                for (int t = 0; t < nt; t++) {
+                    rj[t].vt = vt;
+                    rj[t].vals = vals;
+                    rj[t].codes = codes;
+                    rj[t].start = n * t / nt;
+                    rj[t].end = n * (t + 1) / nt;
+                    rj[t].g0 = g0;
+                }
+                gb_run(gb_range_worker, rj, sizeof(gb_range_job), nt);
+                for (int t = 0; t < nt; t++) {
+                    rlo = rj[t].lo < rlo ? rj[t].lo : rlo;
+                    rhi = rj[t].hi > rhi ? rj[t].hi : rhi;
+                }
                 have_range = 1;
                 if (rlo >= g0 && (uint64_t)rhi - (uint64_t)g0 < (uint64_t)range_limit) {
                     written = 1;
@@ -2262,7 +2303,7 @@ gb_first_rows(PyObject *self, PyObject *args)
 
 static PyMethodDef gb_functions[] = {
     {"_gb_encode_num", gb_encode_num, METH_VARARGS,
-     "_gb_encode_num(values, valid, part, dropna, range_limit) -> (codes, ncodes, lo, uniques, nullcode)"},
+     "_gb_encode_num(values, valid, part, dropna, range_limit, nthreads=1) -> (codes, ncodes, lo, uniques, nullcode)"},
     {"_gb_encode_str", gb_encode_str, METH_VARARGS,
      "_gb_encode_str(offsets, data, valid, dropna) -> (codes, ncodes, first_rows, nullcode)"},
     {"_gb_combine", gb_combine, METH_VARARGS,

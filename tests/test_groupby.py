@@ -578,8 +578,9 @@ def test_kernels_that_check_codes_in_their_own_pass_name_the_bad_row(bad, row):
         _core._gb_combine(ok, 2, codes, 3, False)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("low", [None, -1, -10**6, -(2**62)])
-def test_int_key_range_guessed_from_a_sample(low):
+def test_int_key_range_guessed_from_a_sample(low, threads):
     """The one-pass range encoding guesses the minimum from a sample; a minimum the
     sample missed (slightly or far below) must give the same groups as pandas."""
     rng = np.random.default_rng(5)
@@ -588,7 +589,7 @@ def test_int_key_range_guessed_from_a_sample(low):
     if low is not None:
         key[12_345] = low           # not on the sample's stride
     v = rng.random(n)
-    res = ts.group_by({"k": key, "v": v}, "k").agg(s=("v", "sum"), c=("v", "count"))
+    res = ts.group_by({"k": key, "v": v}, "k", threads=threads).agg(s=("v", "sum"), c=("v", "count"))
     g = pd.DataFrame({"k": key, "v": v}).groupby("k")["v"]
     np.testing.assert_array_equal(res["k"], g.sum().index.to_numpy())
     np.testing.assert_array_equal(res["c"], g.count().to_numpy())
