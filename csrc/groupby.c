@@ -9,7 +9,10 @@
  *   2. one pass per aggregate over the codes, with per-thread partial states that are
  *      merged afterwards (count, compensated sum, integer sum with overflow check,
  *      min, max, sum of squared deviations, first/last row), and a counting sort by
- *      group code for the order statistics.
+ *      group code for the order statistics.  Float64 sums with fewer than
+ *      GB_GPART_CODES codes (one column or several fused) take the blocked path
+ *      (gb_bsum): plain sums per chunk of rows, compensated across chunks, row counts
+ *      and the code check in the same pass.
  *
  * The Python driver (traffickstats/_groupby.py) hands over contiguous, aligned,
  * native-endian NumPy arrays; the functions here re-check that and copy if needed.
@@ -23,6 +26,12 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define GB_MAXTHREADS 8
 /* With at most this many codes, sums and counts use 4 interleaved sub-accumulators
@@ -181,9 +190,11 @@ gb_zeros(Py_ssize_t n, int typenum)
     return (PyArrayObject *)PyArray_ZEROS(1, dims, typenum, 0);
 }
 
-/* Validates group codes: int32 array; checks every code lies in [-1, ncodes). */
+/* New reference: group codes as an int32 array, ncodes checked but not the codes
+ * (for kernels that flag a code outside [-1, ncodes) themselves and then call
+ * gb_codes_check for the message); NULL with an exception. */
 static PyArrayObject *
-gb_codes(PyObject *o, Py_ssize_t ncodes)
+gb_codes_unchecked(PyObject *o, Py_ssize_t ncodes)
 {
     PyArrayObject *c = gb_array(o, NPY_INT32, "codes");
     if (c == NULL) return NULL;
@@ -192,6 +203,14 @@ gb_codes(PyObject *o, Py_ssize_t ncodes)
         Py_DECREF(c);
         return NULL;
     }
+    return c;
+}
+
+/* Checks every code of c (borrowed) lies in [-1, ncodes): 0, or -1 with ValueError
+ * naming the first bad row. */
+static int
+gb_codes_check(PyArrayObject *c, Py_ssize_t ncodes)
+{
     const int32_t *p = PyArray_DATA(c);
     Py_ssize_t n = PyArray_DIM(c, 0), bad = -1;
     int32_t lim = (int32_t)ncodes;
@@ -210,6 +229,19 @@ gb_codes(PyObject *o, Py_ssize_t ncodes)
     if (bad >= 0) {
         PyErr_Format(PyExc_ValueError, "group code %d at row %zd is outside [-1, %zd)",
                      (int)p[bad], bad, ncodes);
+        return -1;
+    }
+    return 0;
+}
+
+/* New reference: validated group codes (int32, every code in [-1, ncodes)), or NULL
+ * with an exception. */
+static PyArrayObject *
+gb_codes(PyObject *o, Py_ssize_t ncodes)
+{
+    PyArrayObject *c = gb_codes_unchecked(o, ncodes);
+    if (c == NULL) return NULL;
+    if (gb_codes_check(c, ncodes) < 0) {
         Py_DECREF(c);
         return NULL;
     }
@@ -399,6 +431,35 @@ gb_keyfn_for(int vt)
     }
 }
 
+/* One slice of the one-pass range encoding (a thread of gb_encode_num): codes
+ * relative to the guessed origin g0, and the slice's true minimum and maximum. */
+typedef struct {
+    int vt;
+    const void *vals;
+    int32_t *codes;
+    Py_ssize_t start, end;
+    int64_t g0, lo, hi;
+} gb_range_job;
+
+static void
+gb_range_worker(void *arg)
+{
+    gb_range_job *r = (gb_range_job *)arg;
+    int64_t rlo = INT64_MAX, rhi = INT64_MIN;
+    const uint64_t g0 = (uint64_t)r->g0;
+    int32_t *codes = r->codes;
+    GB_SWITCH(r->vt,
+        const T *v = (const T *)r->vals;
+        for (Py_ssize_t i = r->start; i < r->end; i++) {
+            int64_t x = (int64_t)v[i];
+            rlo = x < rlo ? x : rlo;
+            rhi = x > rhi ? x : rhi;
+            codes[i] = (int32_t)(uint32_t)((uint64_t)x - g0);
+        })
+    r->lo = rlo;
+    r->hi = rhi;
+}
+
 /* _gb_encode_num(values, valid, part, dropna, range_limit)
  *   -> (codes int32, ncodes, lo, uniques or None, nullcode)
  * Range encoding (uniques None): code = key - lo.  Hash encoding: uniques holds the
@@ -410,7 +471,9 @@ gb_encode_num(PyObject *self, PyObject *args)
     PyObject *vo, *mo;
     int part, dropna;
     Py_ssize_t range_limit;
-    if (!PyArg_ParseTuple(args, "OOipn:_gb_encode_num", &vo, &mo, &part, &dropna, &range_limit))
+    int nthreads = 1;
+    if (!PyArg_ParseTuple(args, "OOipn|i:_gb_encode_num", &vo, &mo, &part, &dropna, &range_limit,
+                          &nthreads))
         return NULL;
     int vt;
     PyArrayObject *va = NULL, *ma = NULL, *ca = NULL, *ua = NULL;
@@ -424,7 +487,11 @@ gb_encode_num(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "year()/month() need a date key");
         goto error;
     }
-    ca = gb_zeros(n, NPY_INT32);
+    {
+        /* not zero-filled: both paths below write every code (or fail and drop it) */
+        npy_intp cdims[1] = {n};
+        ca = (PyArrayObject *)PyArray_EMPTY(1, cdims, NPY_INT32, 0);
+    }
     if (ca == NULL) goto error;
     const void *vals = PyArray_DATA(va);
     const uint8_t *mask = ma ? PyArray_DATA(ma) : NULL;
@@ -439,10 +506,53 @@ gb_encode_num(PyObject *self, PyObject *args)
 
     int32_t *table = NULL;   /* date part of each day in [dlo, ...] */
     int64_t dlo = 0;
+    int written = 0;   /* codes already written by the one-pass guess below */
     Py_BEGIN_ALLOW_THREADS
     if (!isfloat) {
         int64_t rlo = INT64_MAX, rhi = INT64_MIN;
-        GB_SWITCH(vt,
+        int have_range = 0;
+        if (mask == NULL && part == PART_NONE && n >= 65536) {
+            /* One pass instead of two (min/max, then codes): guess the minimum from a
+             * sample, lowered by 1/256 of the sample's range (the sample's minimum is
+             * never below the true one), write codes relative to it while finding the
+             * true range, and keep them when the guess held.  Codes below the true
+             * minimum are just empty groups. */
+            int64_t smin = INT64_MAX, smax = INT64_MIN;
+            const Py_ssize_t m = 4096, stride = n / m;
+            GB_SWITCH(vt,
+                const T *v = (const T *)vals;
+                for (Py_ssize_t i = 0; i < m; i++) {
+                    int64_t x = (int64_t)v[i * stride];
+                    smin = x < smin ? x : smin;
+                    smax = x > smax ? x : smax;
+                })
+            uint64_t ext = ((uint64_t)smax - (uint64_t)smin) / 256;
+            if ((uint64_t)smin - (uint64_t)INT64_MIN >= ext &&
+                (uint64_t)smax - ((uint64_t)smin - ext) < (uint64_t)range_limit) {
+                const int64_t g0 = (int64_t)((uint64_t)smin - ext);
+                gb_range_job rj[GB_MAXTHREADS];
+                int nt = gb_nthreads(nthreads, n);
+                for (int t = 0; t < nt; t++) {
+                    rj[t].vt = vt;
+                    rj[t].vals = vals;
+                    rj[t].codes = codes;
+                    rj[t].start = n * t / nt;
+                    rj[t].end = n * (t + 1) / nt;
+                    rj[t].g0 = g0;
+                }
+                gb_run(gb_range_worker, rj, sizeof(gb_range_job), nt);
+                for (int t = 0; t < nt; t++) {
+                    rlo = rj[t].lo < rlo ? rj[t].lo : rlo;
+                    rhi = rj[t].hi > rhi ? rj[t].hi : rhi;
+                }
+                have_range = 1;
+                if (rlo >= g0 && (uint64_t)rhi - (uint64_t)g0 < (uint64_t)range_limit) {
+                    written = 1;
+                    rlo = g0;   /* the codes' origin */
+                }
+            }
+        }
+        if (!have_range) GB_SWITCH(vt,
             const T *v = (const T *)vals;
             if (mask == NULL) {
                 for (Py_ssize_t i = 0; i < n; i++) {
@@ -499,7 +609,10 @@ gb_encode_num(PyObject *self, PyObject *args)
         int32_t nc = dropna ? -1 : (int32_t)ncodes;
         GB_SWITCH(vt,
             const T *v = (const T *)vals;
-            if (mask == NULL && table == NULL && part == PART_NONE) {
+            if (written) {
+                /* done in the one pass above */
+            }
+            else if (mask == NULL && table == NULL && part == PART_NONE) {
                 for (Py_ssize_t i = 0; i < n; i++) codes[i] = (int32_t)((int64_t)v[i] - lo);
             }
             else for (Py_ssize_t i = 0; i < n; i++) {
@@ -672,9 +785,10 @@ gb_combine(PyObject *self, PyObject *args)
     PyArrayObject *a1 = NULL, *a2 = NULL, *ca = NULL, *ua = NULL;
     gb_map map = {0};
     PyObject *res = NULL;
-    a1 = gb_codes(o1, n1);
+    /* the radix path checks the codes in its own pass */
+    a1 = hash ? gb_codes(o1, n1) : gb_codes_unchecked(o1, n1);
     if (a1 == NULL) goto error;
-    a2 = gb_codes(o2, n2);
+    a2 = hash ? gb_codes(o2, n2) : gb_codes_unchecked(o2, n2);
     if (a2 == NULL) goto error;
     Py_ssize_t n = PyArray_DIM(a1, 0);
     if (PyArray_DIM(a2, 0) != n) {
@@ -685,18 +799,26 @@ gb_combine(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_OverflowError, "too many key combinations for a radix code");
         goto error;
     }
-    ca = gb_zeros(n, NPY_INT32);
+    npy_intp cdims[1] = {n};
+    ca = (PyArrayObject *)PyArray_EMPTY(1, cdims, NPY_INT32, 0);   /* every slot written */
     if (ca == NULL) goto error;
     const int32_t *c1 = PyArray_DATA(a1), *c2 = PyArray_DATA(a2);
     int32_t *out = PyArray_DATA(ca);
-    int failed = 0;
+    int failed = 0, bad = 0;
     Py_ssize_t ncodes = n1 * n2;
     Py_BEGIN_ALLOW_THREADS
     if (!hash) {
-        int32_t m = (int32_t)n2;
+        /* branch-free (vectorisable): a code outside [-1, n) sets `bad` */
+        const int32_t m = (int32_t)n2;
+        const uint32_t l1 = (uint32_t)n1, l2 = (uint32_t)n2;
+        uint32_t badbits = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
-            out[i] = (c1[i] < 0 || c2[i] < 0) ? -1 : c1[i] * m + c2[i];
+            int32_t x = c1[i], y = c2[i];
+            badbits |= ((uint32_t)x + 1u > l1) | ((uint32_t)y + 1u > l2);
+            int32_t r = (int32_t)((uint32_t)x * (uint32_t)m + (uint32_t)y);
+            out[i] = (x | y) < 0 ? -1 : r;
         }
+        bad = badbits != 0;
     }
     else {
         if (gb_map_init(&map, 1024) < 0) failed = 1;
@@ -709,6 +831,11 @@ gb_combine(PyObject *self, PyObject *args)
         ncodes = (Py_ssize_t)map.n;
     }
     Py_END_ALLOW_THREADS
+    if (bad) {
+        if (gb_codes_check(a1, n1) == 0 && gb_codes_check(a2, n2) == 0)
+            PyErr_SetString(PyExc_SystemError, "_gb_combine: a group code was out of range");
+        goto error;
+    }
     if (failed) {
         PyErr_NoMemory();
         goto error;
@@ -1206,6 +1333,260 @@ gb_multi_worker(void *arg)
     j->flag = flag;
 }
 
+/* ---- blocked float64 sums (fewer than GB_GPART_CODES codes) ----------------
+ * Rows are taken in chunks; within a chunk each (group, lane) gets a plain sum (one
+ * add per row, nothing dependent on the previous row of another group), and at the
+ * end of the chunk the lanes' sums are added into a compensated per-group total.  A
+ * chunk gives each plain sum at most a few thousand values (the error bound of a
+ * plain sum grows with its length), so the totals stay within a few ulps of the
+ * compensated row-by-row sum.  Row counts are fused into the same pass; a value is
+ * assumed valid until a chunk's sum shows a NaN, in which case that chunk is redone
+ * for that column with the NaN/null test per row.  A code outside [-1, nc) is counted
+ * in slot 0 (with the dropped rows) and raises `bad`, so the codes need no separate
+ * validation pass. */
+#define GB_BLOCK_MIN 8192
+#define GB_BLOCK_MAX (1 << 18)
+
+typedef struct {
+    const int32_t *codes;
+    int ncols, lanes, bad;
+    const double *vals[GB_MAXCOLS];
+    const uint8_t *masks[GB_MAXCOLS];
+    Py_ssize_t start, end, chunk, nc;
+    size_t m;            /* slots per lane: nc + 1, slot g + 1 for code g, 0 for dropped */
+    void *mem;           /* owned (calloc); the arrays below point into it */
+    double *S;           /* ncols x lanes x m: this chunk's plain sums */
+    double *Q;           /* 2 or 3 columns: lanes x m records (sums, count) of 4 doubles */
+    double *KS, *KC;     /* ncols x m: compensated totals and their compensations */
+    int64_t *R;          /* lanes x m: rows */
+    int64_t *SK;         /* ncols x m: skipped values (NaN or null) */
+} gb_bjob;
+
+/* Slot of row I_'s code; flags a code outside [-1, nc). */
+#define GB_SLOT(I_) do {                                                            \
+        g_ = (uint32_t)codes[I_] + 1u;                                              \
+        if (g_ > nc) { bad = 1; g_ = 0; }                                           \
+    } while (0)
+
+/* Rows [c0, c1) in steps of 8, row r of a step into lane offset o[r]. */
+#define GB_BSTEP(ROW)                                                               \
+    do {                                                                            \
+        Py_ssize_t i_ = c0;                                                         \
+        for (; i_ + 8 <= c1; i_ += 8) {                                             \
+            ROW(i_, 0); ROW(i_ + 1, o1); ROW(i_ + 2, o2); ROW(i_ + 3, o3);          \
+            ROW(i_ + 4, o4); ROW(i_ + 5, o5); ROW(i_ + 6, o6); ROW(i_ + 7, o7);     \
+        }                                                                           \
+        for (; i_ < c1; i_++) ROW(i_, 0);                                           \
+    } while (0)
+
+/* One chunk of column k with the validity and NaN test per row (lane 0 only). */
+static int
+gb_bsum_careful(gb_bjob *j, int k, Py_ssize_t c0, Py_ssize_t c1)
+{
+    const int32_t *codes = j->codes;
+    const uint32_t nc = (uint32_t)j->nc;
+    const double *v = j->vals[k];
+    const uint8_t *mk = j->masks[k];
+    double *S = j->S + (size_t)k * (size_t)j->lanes * j->m;
+    int64_t *SK = j->SK + (size_t)k * j->m;
+    int bad = 0;
+    uint32_t g_;
+    for (Py_ssize_t i = c0; i < c1; i++) {
+        GB_SLOT(i);
+        double x = v[i];
+        if ((mk == NULL || mk[i]) && x == x) S[g_] += x;
+        else SK[g_]++;
+    }
+    return bad;
+}
+
+static void
+gb_bsum_worker(void *arg)
+{
+    gb_bjob *j = (gb_bjob *)arg;
+    const int32_t *codes = j->codes;
+    const int K = j->ncols;
+    const size_t m = j->m, L = (size_t)j->lanes, per = L * m;
+    const uint32_t nc = (uint32_t)j->nc;
+    double *S = j->S;
+    int64_t *R = j->R;
+    int bad = 0, nomask = 1;
+    uint32_t g_;
+    for (int k = 0; k < K; k++) if (j->masks[k] != NULL) nomask = 0;
+    const size_t o1 = L > 1 ? m : 0, o2 = 2 * o1, o3 = 3 * o1;
+    const size_t o4 = L > 4 ? 4 * m : 0, o5 = o4 + o1, o6 = o4 + o2, o7 = o4 + o3;
+    const double *v0 = j->vals[0], *v1 = j->vals[K > 1 ? 1 : 0];
+    const double *v2 = j->vals[K > 2 ? 2 : 0], *v3 = j->vals[K > 3 ? 3 : 0];
+    double *S1 = S + (K > 1 ? per : 0), *S2 = S + (K > 2 ? 2 * per : 0), *S3 = S + (K > 3 ? 3 * per : 0);
+#define ROW_B1(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; } while (0)
+#define ROW_B2(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; S1[s_] += v1[I_]; } while (0)
+#define ROW_B3(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; S1[s_] += v1[I_]; S2[s_] += v2[I_]; } while (0)
+#define ROW_B4(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+        S[s_] += v0[I_]; S1[s_] += v1[I_]; S2[s_] += v2[I_]; S3[s_] += v3[I_]; } while (0)
+#define ROW_BR(I_, OFF_) do { GB_SLOT(I_); R[g_ + (OFF_)]++; } while (0)
+#if defined(__SSE2__)
+    /* one column: its sum and a row count (a double, exact) side by side, updated by
+     * one two-lane add: one read-modify-write per row instead of two */
+    const __m128d one_ = _mm_set1_pd(1.0);
+#define ROW_B1P(I_, OFF_) do { GB_SLOT(I_); double *p_ = S + 2 * (g_ + (OFF_));         \
+        _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), _mm_loadl_pd(one_, v0 + (I_))));  \
+    } while (0)
+    /* two or three columns: records (s0, s1, s2 or count, count or 0) in Q */
+    double *Q = j->Q;
+    const __m128d onez_ = _mm_set_pd(0.0, 1.0);
+#define ROW_B2P(I_, OFF_) do { GB_SLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
+        __m128d a_ = _mm_loadh_pd(_mm_load_sd(v0 + (I_)), v1 + (I_));                    \
+        _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), a_));                             \
+        _mm_storeu_pd(p_ + 2, _mm_add_pd(_mm_loadu_pd(p_ + 2), onez_));                  \
+    } while (0)
+#define ROW_B3P(I_, OFF_) do { GB_SLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
+        __m128d a_ = _mm_loadh_pd(_mm_load_sd(v0 + (I_)), v1 + (I_));                    \
+        __m128d b_ = _mm_loadl_pd(one_, v2 + (I_));                                      \
+        _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), a_));                             \
+        _mm_storeu_pd(p_ + 2, _mm_add_pd(_mm_loadu_pd(p_ + 2), b_));                     \
+    } while (0)
+#endif
+    for (Py_ssize_t c0 = j->start; c0 < j->end; c0 += j->chunk) {
+        Py_ssize_t c1 = j->end - c0 > j->chunk ? c0 + j->chunk : j->end;
+        if (nomask && K == 1) {
+#if defined(__SSE2__)
+            GB_BSTEP(ROW_B1P);
+            /* unpair: counts into R, sums back to the layout of the other paths */
+            for (size_t r = 0; r < per; r++) {
+                R[r] += (int64_t)S[2 * r + 1];
+                S[r] = S[2 * r];
+            }
+            memset(S + per, 0, per * sizeof(double));
+#else
+            GB_BSTEP(ROW_B1);
+#endif
+        }
+#if defined(__SSE2__)
+        else if (nomask && (K == 2 || K == 3)) {
+            if (K == 2) GB_BSTEP(ROW_B2P);
+            else GB_BSTEP(ROW_B3P);
+            /* unpair: sums to the layout of the other paths, counts into R */
+            for (size_t r = 0; r < per; r++) {
+                const double *q = Q + 4 * r;
+                S[r] = q[0];
+                S[per + r] = q[1];
+                if (K == 3) S[2 * per + r] = q[2];
+                R[r] += (int64_t)q[K];
+            }
+            memset(Q, 0, 4 * per * sizeof(double));
+        }
+#else
+        else if (nomask && K == 2) GB_BSTEP(ROW_B2);
+        else if (nomask && K == 3) GB_BSTEP(ROW_B3);
+#endif
+        else if (nomask && K == 4) GB_BSTEP(ROW_B4);
+        else {
+            GB_BSTEP(ROW_BR);
+            for (int k = 0; k < K; k++) {
+                if (j->masks[k] != NULL) continue;   /* done carefully below */
+                const double *v = j->vals[k];
+                double *Sk = S + (size_t)k * per;
+#define ROW_BK(I_, OFF_) do { GB_SLOT(I_); Sk[g_ + (OFF_)] += v[I_]; } while (0)
+                GB_BSTEP(ROW_BK);
+            }
+        }
+        for (int k = 0; k < K; k++) {
+            double *Sk = S + (size_t)k * per;
+            double *KS = j->KS + (size_t)k * m, *KC = j->KC + (size_t)k * m;
+            int careful = j->masks[k] != NULL;
+            if (!careful) {
+                /* a NaN anywhere (a NaN value, or inf - inf) means: redo carefully */
+                double probe = 0.0;
+                for (size_t g = 1; g < m; g++) {
+                    for (size_t l = 0; l < L; l++) probe += Sk[l * m + g] * 0.0;
+                }
+                careful = probe != probe;
+                if (careful) memset(Sk, 0, per * sizeof(double));
+            }
+            if (careful) bad |= gb_bsum_careful(j, k, c0, c1);
+            for (size_t g = 1; g < m; g++) {
+                double t = Sk[g];
+                for (size_t l = 1; l < L; l++) t += Sk[l * m + g];
+                double y = t - KC[g], u = KS[g] + y;
+                KC[g] = (u - KS[g]) - y;
+                KS[g] = u;
+            }
+            memset(Sk, 0, per * sizeof(double));
+        }
+    }
+    j->bad = bad;
+}
+
+/* Blocked sums of K float64 columns (vals[k], masks[k] or NULL) over n rows with
+ * nthreads threads, into caller-owned arrays: S and N (K x nc: sums, valid counts),
+ * rows (nc).  Returns 0, 1 when a sum is not finite (an infinity: the caller redoes
+ * that column plainly; bit k of *inf for column k), 2 when a code lies outside
+ * [-1, nc), -1 on memory failure (no exception: runs without the GIL). */
+static int
+gb_bsum(const int32_t *codes, Py_ssize_t n, Py_ssize_t nc, int K, const double *const *vals,
+        const uint8_t *const *masks, int nthreads, double *S, int64_t *N, int64_t *rows, int *inf)
+{
+    gb_bjob jobs[GB_MAXTHREADS];
+    memset(jobs, 0, sizeof(jobs));
+    int lanes = gb_lanes(nc, codes, n), rc = 0;
+    size_t m = (size_t)nc + 1, per = (size_t)lanes * m;
+    Py_ssize_t chunk = (Py_ssize_t)(8 * per);
+    if (chunk < GB_BLOCK_MIN) chunk = GB_BLOCK_MIN;
+    if (chunk > GB_BLOCK_MAX) chunk = GB_BLOCK_MAX;
+    /* (K + 1) x per chunk sums: one column pairs its sums with counts in 2 x per */
+    size_t doubles = (size_t)(K + 1) * per + 2 * (size_t)K * m, ints = per + (size_t)K * m;
+    size_t qd = K == 2 || K == 3 ? 4 * per : 0;   /* the records of 2 or 3 columns */
+    for (int t = 0; t < nthreads; t++) {
+        gb_bjob *j = &jobs[t];
+        j->codes = codes;
+        j->ncols = K;
+        j->lanes = lanes;
+        for (int k = 0; k < K; k++) { j->vals[k] = vals[k]; j->masks[k] = masks[k]; }
+        j->start = n * t / nthreads;
+        j->end = n * (t + 1) / nthreads;
+        j->chunk = chunk;
+        j->nc = nc;
+        j->m = m;
+        j->mem = calloc(doubles + ints + qd, 8);
+        if (j->mem == NULL) { rc = -1; goto done; }
+        j->S = (double *)j->mem;
+        j->KS = j->S + (size_t)(K + 1) * per;
+        j->KC = j->KS + (size_t)K * m;
+        j->R = (int64_t *)(j->KC + (size_t)K * m);
+        j->SK = j->R + per;
+        j->Q = qd ? (double *)(j->SK + (size_t)K * m) : NULL;
+    }
+    gb_run(gb_bsum_worker, jobs, sizeof(gb_bjob), nthreads);
+    for (int t = 0; t < nthreads; t++) if (jobs[t].bad) rc = 2;
+    if (rc) goto done;
+    *inf = 0;
+    for (Py_ssize_t g = 0; g < nc; g++) {
+        int64_t r = 0;
+        for (int t = 0; t < nthreads; t++)
+            for (int l = 0; l < lanes; l++) r += jobs[t].R[(size_t)l * m + (size_t)g + 1];
+        rows[g] = r;
+        for (int k = 0; k < K; k++) {
+            double sv = 0.0, cv = 0.0;
+            int64_t sk = 0;
+            for (int t = 0; t < nthreads; t++) {
+                size_t s = (size_t)k * m + (size_t)g + 1;
+                gb_kahan_add(&sv, &cv, jobs[t].KS[s]);
+                gb_kahan_add(&sv, &cv, -jobs[t].KC[s]);
+                sk += jobs[t].SK[s];
+            }
+            S[(size_t)k * (size_t)nc + (size_t)g] = sv;
+            N[(size_t)k * (size_t)nc + (size_t)g] = r - sk;
+            if (!isfinite(sv)) { *inf |= 1 << k; rc = 1; }
+        }
+    }
+done:
+    for (int t = 0; t < nthreads; t++) free(jobs[t].mem);
+    return rc;
+}
+
 /* _gb_fsum_many(codes, ncodes, values (sequence of float64 arrays), valids (sequence
  * of bool arrays or None), nthreads) -> (sums K x nc, counts K x nc, rows nc, flags)
  * Compensated sums of several float64 columns in one pass over the codes; bit k of
@@ -1223,7 +1604,9 @@ gb_fsum_many(PyObject *self, PyObject *args)
     gb_mjob jobs[GB_MAXTHREADS];
     memset(jobs, 0, sizeof(jobs));
     int K = 0, failed = 0, flags = 0;
-    ca = gb_codes(co, nc);
+    /* the blocked path (fewer than GB_GPART_CODES codes) checks the codes itself */
+    int blocked = nc < GB_GPART_CODES;
+    ca = blocked ? gb_codes_unchecked(co, nc) : gb_codes(co, nc);
     if (ca == NULL) goto error;
     Py_ssize_t n = PyArray_DIM(ca, 0);
     vfast = PySequence_Fast(vseq, "values must be a sequence of arrays");
@@ -1252,7 +1635,26 @@ gb_fsum_many(PyObject *self, PyObject *args)
     ra = gb_zeros(nc, NPY_INT64);
     if (sa == NULL || na == NULL || ra == NULL) goto error;
     nthreads = gb_nthreads(nthreads, n);
-    {
+    if (blocked) {
+        const double *vv[GB_MAXCOLS];
+        const uint8_t *mm[GB_MAXCOLS];
+        for (int k = 0; k < K; k++) {
+            vv[k] = PyArray_DATA(va[k]);
+            mm[k] = ma[k] ? PyArray_DATA(ma[k]) : NULL;
+        }
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = gb_bsum(PyArray_DATA(ca), n, nc, K, vv, mm, nthreads, PyArray_DATA(sa),
+                     PyArray_DATA(na), PyArray_DATA(ra), &flags);
+        Py_END_ALLOW_THREADS
+        if (rc == 2) {
+            if (gb_codes_check(ca, nc) == 0)
+                PyErr_SetString(PyExc_SystemError, "_gb_fsum_many: a group code was out of range");
+            goto error;
+        }
+        failed = rc < 0;
+    }
+    else {
         const int32_t *codes = PyArray_DATA(ca);
         double *S = PyArray_DATA(sa);
         int64_t *N = PyArray_DATA(na), *R = PyArray_DATA(ra);
@@ -1343,6 +1745,31 @@ error:
 
 /* ---- order statistics ---------------------------------------------------- */
 
+/* Owned (release with gb_big_free): an uninitialised block of `bytes` for random
+ * access, or NULL.  On Linux a large block is aligned to 2 MiB and asks for huge pages
+ * (transparent huge pages in "madvise" mode): a scatter over 80 MB otherwise misses the
+ * TLB on nearly every write and takes a page fault every 4 KiB. */
+static void *
+gb_big_alloc(size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const size_t huge = (size_t)2 << 20;
+    if (bytes >= 4 * huge) {
+        void *p = NULL;
+        if (posix_memalign(&p, huge, bytes) != 0) return NULL;
+        (void)madvise(p, bytes, MADV_HUGEPAGE);   /* advice only: failure is harmless */
+        return p;
+    }
+#endif
+    return malloc(bytes > 0 ? bytes : 1);
+}
+
+static void
+gb_big_free(void *p)
+{
+    free(p);
+}
+
 typedef struct {
     const int32_t *codes;
     const void *vals;
@@ -1372,33 +1799,56 @@ gb_scatter_worker(void *arg)
     )
 }
 
-/* Counts the valid values per code of one slice of rows (a thread of gb_quantile). */
+/* Counts the valid values and the rows per code of one slice of rows (a thread of
+ * gb_quantile), into slot-indexed arrays (slot g + 1 for code g, 0 for dropped rows),
+ * flagging a code outside [-1, nc) in `bad` (the codes get no separate check). */
 typedef struct {
-    int vt, rc;
+    int vt, bad;
     const int32_t *codes;
     const void *vals;
     const uint8_t *mask;
-    Py_ssize_t n, nc;
-    int64_t *out;
+    Py_ssize_t start, end, nc;
+    int64_t *cnt, *rows;  /* nc + 1 each, zeroed, owned by the caller */
 } gb_count_job;
 
 static void
 gb_count_worker(void *arg)
 {
     gb_count_job *c = (gb_count_job *)arg;
-    c->rc = gb_aggregate(OP_COUNT, c->vt, c->codes, c->vals, c->mask, NULL, c->n, c->nc, 1,
-                         c->out, NULL, NULL, NULL);
+    const int32_t *codes = c->codes;
+    const uint8_t *mask = c->mask;
+    const uint32_t nc = (uint32_t)c->nc;
+    int64_t *cnt = c->cnt, *rows = c->rows;
+    int bad = 0;
+    uint32_t g_;
+    GB_SWITCH(c->vt,
+        const T *v = (const T *)c->vals;
+        if (mask == NULL) {
+            for (Py_ssize_t i = c->start; i < c->end; i++) {
+                GB_SLOT(i);
+                double x = (double)v[i];
+                rows[g_]++;
+                cnt[g_] += x == x;
+            }
+        }
+        else {
+            for (Py_ssize_t i = c->start; i < c->end; i++) {
+                GB_SLOT(i);
+                double x = (double)v[i];
+                rows[g_]++;
+                cnt[g_] += (mask[i] != 0) & (x == x);
+            }
+        }
+    )
+    c->bad = bad;
 }
 
-static void
-gb_swap(double *a, double *b)
-{
-    double t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Rearranges a[0..n) so that a[k] holds the k-th smallest, smaller ones before it. */
+/* Rearranges a[0..n) so that a[k] holds the k-th smallest, smaller ones before it
+ * and larger or equal ones after it (quickselect).  The partition is Lomuto's with an
+ * unconditional swap, so it has no data-dependent branch (random values would
+ * mispredict about every other comparison); when nothing is smaller than the pivot, a
+ * second pass gathers the copies of the pivot, so repeated values still make
+ * progress. */
 static void
 gb_select(double *a, Py_ssize_t n, Py_ssize_t k)
 {
@@ -1413,20 +1863,30 @@ gb_select(double *a, Py_ssize_t n, Py_ssize_t k)
             }
             return;
         }
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < a[lo]) gb_swap(&a[mid], &a[lo]);
-        if (a[hi] < a[lo]) gb_swap(&a[hi], &a[lo]);
-        if (a[hi] < a[mid]) gb_swap(&a[hi], &a[mid]);
-        double pivot = a[mid];
-        Py_ssize_t i = lo, r = hi;
-        while (i <= r) {
-            while (a[i] < pivot) i++;
-            while (a[r] > pivot) r--;
-            if (i <= r) { gb_swap(&a[i], &a[r]); i++; r--; }
+        /* median of three as the pivot value */
+        double x0 = a[lo], x1 = a[lo + (hi - lo) / 2], x2 = a[hi];
+        double pivot = x0 < x1 ? (x1 < x2 ? x1 : (x0 < x2 ? x2 : x0))
+                               : (x0 < x2 ? x0 : (x1 < x2 ? x2 : x1));
+        Py_ssize_t store = lo;
+        for (Py_ssize_t i = lo; i <= hi; i++) {
+            double x = a[i];
+            a[i] = a[store];
+            a[store] = x;
+            store += x < pivot;
         }
-        if (k <= r) hi = r;
-        else if (k >= i) lo = i;
-        else return;
+        /* [lo, store) < pivot <= [store, hi] */
+        if (k < store) { hi = store - 1; continue; }
+        if (store > lo) { lo = store; continue; }
+        /* nothing below the pivot: put its copies first */
+        for (Py_ssize_t i = lo; i <= hi; i++) {
+            double x = a[i];
+            a[i] = a[store];
+            a[store] = x;
+            store += x <= pivot;
+        }
+        /* [lo, store) == pivot < [store, hi]; store > lo as the pivot is in the range */
+        if (k < store) return;
+        lo = store;
     }
 }
 
@@ -1435,6 +1895,38 @@ gb_cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
     return (a > b) - (a < b);
+}
+
+/* Sum of a[0..n), or with `squares` of (a[i] - center)^2: blocks of 1024
+ * values go into 8 independent plain partial sums (no loop-carried latency chain),
+ * and the block totals into a compensated sum. */
+static double
+gb_block_sum(const double *a, Py_ssize_t n, int squares, double center)
+{
+    double sv = 0.0, cv = 0.0;
+    for (Py_ssize_t b = 0; b < n; b += 1024) {
+        Py_ssize_t e = n - b > 1024 ? b + 1024 : n, i = b;
+        double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        if (!squares) {
+            for (; i + 8 <= e; i += 8)
+                for (int l = 0; l < 8; l++) p[l] += a[i + l];
+            for (; i < e; i++) p[0] += a[i];
+        }
+        else {
+            for (; i + 8 <= e; i += 8)
+                for (int l = 0; l < 8; l++) {
+                    double d = a[i + l] - center;
+                    p[l] += d * d;
+                }
+            for (; i < e; i++) {
+                double d = a[i] - center;
+                p[0] += d * d;
+            }
+        }
+        double t = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+        gb_kahan_add(&sv, &cv, t);
+    }
+    return sv;
 }
 
 typedef struct {
@@ -1475,17 +1967,12 @@ gb_quant_worker(void *arg)
         Py_ssize_t n = (Py_ssize_t)j->count[g];
         double *o = j->out + g * j->nq;
         if (j->sum != NULL) {
-            /* compensated sum, then sum of squared deviations from the mean (two passes
-             * over values already in cache) */
-            double sv = 0.0, cv = 0.0, dv = 0.0, ev = 0.0;
-            for (Py_ssize_t i = 0; i < n; i++) gb_kahan_add(&sv, &cv, a[i]);
+            /* sum, then sum of squared deviations from the mean: two passes over values
+             * already in cache */
+            double sv = gb_block_sum(a, n, 0, 0.0);
             double mu = n > 0 ? sv / (double)n : 0.0;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                double d = a[i] - mu;
-                gb_kahan_add(&dv, &ev, d * d);
-            }
             j->sum[g] = sv;
-            j->m2[g] = dv;
+            j->m2[g] = gb_block_sum(a, n, 1, mu);
         }
         if (n == 0) {
             for (Py_ssize_t q = 0; q < j->nq; q++) o[q] = NAN;
@@ -1506,7 +1993,7 @@ gb_quant_worker(void *arg)
 }
 
 /* _gb_quantile(codes, ncodes, values, valid, qs float64, nthreads, median, moments=False)
- *   -> (float64 array ncodes x nq, count int64[, sum float64, m2 float64])
+ *   -> (float64 array ncodes x nq, count int64[, sum float64, m2 float64], rows int64)
  * Linear interpolation between order statistics (pandas' default); median=True uses
  * the midpoint (a + b) / 2 like pandas' median.  NaN and null values are skipped.
  * With moments, also each group's compensated sum and sum of squared deviations from
@@ -1523,10 +2010,12 @@ gb_quantile(PyObject *self, PyObject *args)
     PyArrayObject *ca = NULL, *va = NULL, *ma = NULL, *qa = NULL, *oa = NULL, *na = NULL;
     PyArrayObject *suma = NULL, *m2a = NULL;
     PyObject *res = NULL;
-    int64_t *curs = NULL, *starts = NULL;
+    int64_t *curs = NULL, *starts = NULL, *slots = NULL;
+    PyArrayObject *rowsa = NULL;
+    int bad = 0;
     double *buf = NULL;
     int vt;
-    ca = gb_codes(co, nc);
+    ca = gb_codes_unchecked(co, nc);   /* checked by the count pass */
     if (ca == NULL) goto error;
     va = gb_values(vo, &vt, "values");
     if (va == NULL) goto error;
@@ -1553,7 +2042,8 @@ gb_quantile(PyObject *self, PyObject *args)
     npy_intp dims[2] = {nc, nq};
     oa = (PyArrayObject *)PyArray_ZEROS(2, dims, NPY_FLOAT64, 0);
     na = gb_zeros(nc, NPY_INT64);
-    if (oa == NULL || na == NULL) goto error;
+    rowsa = gb_zeros(nc, NPY_INT64);
+    if (oa == NULL || na == NULL || rowsa == NULL) goto error;
     if (moments) {
         suma = gb_zeros(nc, NPY_FLOAT64);
         m2a = gb_zeros(nc, NPY_FLOAT64);
@@ -1568,24 +2058,35 @@ gb_quantile(PyObject *self, PyObject *args)
     /* per-thread counts give each thread its own slice of every group's run */
     curs = calloc((size_t)nthreads * (size_t)(nc + 1), sizeof(int64_t));
     starts = calloc((size_t)nc + 1, sizeof(int64_t));
-    if (curs == NULL || starts == NULL) failed = 1;
+    slots = calloc((size_t)nthreads * 2 * (size_t)(nc + 1), sizeof(int64_t));
+    if (curs == NULL || starts == NULL || slots == NULL) failed = 1;
     if (!failed) {
         Py_BEGIN_ALLOW_THREADS
         gb_count_job cj[GB_MAXTHREADS];
-        int vsz = vt == VT_B ? 1 : (vt == VT_I4 || vt == VT_F4) ? 4 : 8;
         for (int t = 0; t < nthreads; t++) {
-            Py_ssize_t s0 = n * t / nthreads, s1 = n * (t + 1) / nthreads;
             cj[t].vt = vt;
-            cj[t].codes = codes + s0;
-            cj[t].vals = (const char *)vals + (size_t)s0 * (size_t)vsz;
-            cj[t].mask = mask ? mask + s0 : NULL;
-            cj[t].n = s1 - s0;
+            cj[t].codes = codes;
+            cj[t].vals = vals;
+            cj[t].mask = mask;
+            cj[t].start = n * t / nthreads;
+            cj[t].end = n * (t + 1) / nthreads;
             cj[t].nc = nc;
-            cj[t].out = curs + (size_t)t * (size_t)(nc + 1);
+            cj[t].cnt = slots + (size_t)t * 2 * (size_t)(nc + 1);
+            cj[t].rows = cj[t].cnt + (nc + 1);
         }
         gb_run(gb_count_worker, cj, sizeof(gb_count_job), nthreads);
-        for (int t = 0; t < nthreads; t++) if (cj[t].rc < 0) failed = 1;
-        if (!failed) {
+        for (int t = 0; t < nthreads; t++) bad |= cj[t].bad;
+        if (!bad) {
+            int64_t *rows = PyArray_DATA(rowsa);
+            for (int t = 0; t < nthreads; t++) {
+                int64_t *tc = curs + (size_t)t * (size_t)(nc + 1);
+                for (Py_ssize_t g = 0; g < nc; g++) {
+                    tc[g] = cj[t].cnt[g + 1];
+                    rows[g] += cj[t].rows[g + 1];
+                }
+            }
+        }
+        if (!failed && !bad) {
             int64_t pos = 0;
             for (Py_ssize_t g = 0; g < nc; g++) {
                 starts[g] = pos;
@@ -1600,10 +2101,10 @@ gb_quantile(PyObject *self, PyObject *args)
                 pos += tot;
             }
             starts[nc] = pos;
-            buf = malloc((size_t)(pos > 0 ? pos : 1) * sizeof(double));
+            buf = gb_big_alloc((size_t)pos * sizeof(double));
             if (buf == NULL) failed = 1;
         }
-        if (!failed) {
+        if (!failed && !bad) {
             gb_scatter_job sj[GB_MAXTHREADS];
             for (int t = 0; t < nthreads; t++) {
                 sj[t].codes = codes; sj[t].vals = vals; sj[t].mask = mask; sj[t].vt = vt;
@@ -1633,18 +2134,27 @@ gb_quantile(PyObject *self, PyObject *args)
         }
         Py_END_ALLOW_THREADS
     }
+    if (bad) {
+        if (gb_codes_check(ca, nc) == 0)
+            PyErr_SetString(PyExc_SystemError, "_gb_quantile: a group code was out of range");
+        goto error;
+    }
     if (failed) {
         PyErr_NoMemory();
         goto error;
     }
-    if (moments) res = Py_BuildValue("(OOOO)", (PyObject *)oa, (PyObject *)na, (PyObject *)suma, (PyObject *)m2a);
-    else res = Py_BuildValue("(OO)", (PyObject *)oa, (PyObject *)na);
+    if (moments)
+        res = Py_BuildValue("(OOOOO)", (PyObject *)oa, (PyObject *)na, (PyObject *)suma, (PyObject *)m2a,
+                            (PyObject *)rowsa);
+    else res = Py_BuildValue("(OOO)", (PyObject *)oa, (PyObject *)na, (PyObject *)rowsa);
 error:
     Py_XDECREF(suma);
     Py_XDECREF(m2a);
     free(curs);
     free(starts);
-    free(buf);
+    free(slots);
+    Py_XDECREF(rowsa);
+    gb_big_free(buf);
     Py_XDECREF(ca);
     Py_XDECREF(va);
     Py_XDECREF(ma);
@@ -1686,7 +2196,7 @@ gb_agg(PyObject *self, PyObject *args)
     PyArrayObject *ca = NULL, *va = NULL, *ma = NULL, *ra = NULL, *na = NULL, *mua = NULL, *sa = NULL;
     PyObject *res = NULL;
     int vt = VT_F8;
-    ca = gb_codes(co, nc);
+    ca = gb_codes_unchecked(co, nc);
     if (ca == NULL) goto error;
     Py_ssize_t n = PyArray_DIM(ca, 0);
     const void *vals = NULL;
@@ -1703,6 +2213,9 @@ gb_agg(PyObject *self, PyObject *args)
         if (gb_mask(mo, n, &ma, "validity") < 0) goto error;
         mask = ma ? PyArray_DATA(ma) : NULL;
     }
+    /* the blocked float64 sum checks the codes in its own pass */
+    int blocked = op == OP_FSUM && vt == VT_F8 && nc < GB_GPART_CODES;
+    if (!blocked && gb_codes_check(ca, nc) < 0) goto error;
     const double *mean = NULL;
     if (op == OP_M2) {
         mua = gb_array(meano, NPY_FLOAT64, "mean");
@@ -1726,11 +2239,25 @@ gb_agg(PyObject *self, PyObject *args)
     int64_t *ri = rtype == NPY_INT64 ? PyArray_DATA(ra) : NULL;
     double *rs = rtype == NPY_FLOAT64 ? PyArray_DATA(ra) : NULL;
     Py_BEGIN_ALLOW_THREADS
-    rc = gb_aggregate(op, vt, PyArray_DATA(ca), vals, mask, mean, n, nc, nthreads,
-                      PyArray_DATA(na), PyArray_DATA(sa), ri, rs);
+    if (blocked) {
+        int inf = 0;
+        const double *vv[1] = {vals};
+        const uint8_t *mm[1] = {mask};
+        rc = gb_bsum(PyArray_DATA(ca), n, nc, 1, vv, mm, nthreads, rs, PyArray_DATA(na),
+                     PyArray_DATA(sa), &inf);
+    }
+    else {
+        rc = gb_aggregate(op, vt, PyArray_DATA(ca), vals, mask, mean, n, nc, nthreads,
+                          PyArray_DATA(na), PyArray_DATA(sa), ri, rs);
+    }
     Py_END_ALLOW_THREADS
     if (rc < 0) {
         PyErr_NoMemory();
+        goto error;
+    }
+    if (rc == 2) {
+        if (gb_codes_check(ca, nc) == 0)
+            PyErr_SetString(PyExc_SystemError, "_gb_agg: a group code was out of range");
         goto error;
     }
     res = Py_BuildValue("(OOOi)", (PyObject *)ra, (PyObject *)na, (PyObject *)sa, rc);
@@ -1776,7 +2303,7 @@ gb_first_rows(PyObject *self, PyObject *args)
 
 static PyMethodDef gb_functions[] = {
     {"_gb_encode_num", gb_encode_num, METH_VARARGS,
-     "_gb_encode_num(values, valid, part, dropna, range_limit) -> (codes, ncodes, lo, uniques, nullcode)"},
+     "_gb_encode_num(values, valid, part, dropna, range_limit, nthreads=1) -> (codes, ncodes, lo, uniques, nullcode)"},
     {"_gb_encode_str", gb_encode_str, METH_VARARGS,
      "_gb_encode_str(offsets, data, valid, dropna) -> (codes, ncodes, first_rows, nullcode)"},
     {"_gb_combine", gb_combine, METH_VARARGS,
@@ -1788,7 +2315,7 @@ static PyMethodDef gb_functions[] = {
     {"_gb_fsum_many", gb_fsum_many, METH_VARARGS,
      "_gb_fsum_many(codes, ncodes, values, valids, nthreads) -> (sums, counts, rows, inf_flags)"},
     {"_gb_quantile", gb_quantile, METH_VARARGS,
-     "_gb_quantile(codes, ncodes, values, valid, qs, nthreads, median) -> (result, count)"},
+     "_gb_quantile(codes, ncodes, values, valid, qs, nthreads, median, moments=False) -> (result, count[, sum, m2], rows)"},
     {"_gb_first_rows", gb_first_rows, METH_VARARGS,
      "_gb_first_rows(codes, ncodes) -> first row of each code (-1 if none)"},
     {NULL},

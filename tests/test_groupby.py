@@ -536,3 +536,61 @@ def test_benchmark_shaped_three_means_match_pandas():
     g = pd.DataFrame(data).groupby("k")[["v1", "v2", "v3"]].mean()
     for c in ("v1", "v2", "v3"):
         np.testing.assert_allclose(res[c], g[c].to_numpy(), rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 5000), ngroups=st.sampled_from([1, 3, 50]), distinct=st.sampled_from([1, 2, 5, 1000]),
+       seed=st.integers(0, 2**32 - 1))
+def test_median_std_with_repeated_values_match_pandas(n, ngroups, distinct, seed):
+    """The branch-free quickselect on few distinct values (pivot often the minimum)."""
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, ngroups, n).astype(np.int64)
+    v = rng.integers(0, distinct, n).astype(np.float64) * 0.5
+    v[rng.random(n) < 0.05] = np.nan
+    res = ts.group_by({"k": key, "v": v}, "k").agg(md=("v", "median"), sd=("v", "std"),
+                                                   q=("v", "quantile", [0.1, 0.5, 0.9]))
+    g = pd.DataFrame({"k": key, "v": v}).groupby("k")["v"]
+    np.testing.assert_array_equal(res["md"], g.median().to_numpy())
+    np.testing.assert_allclose(res["sd"], g.std().to_numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res["q"], np.stack([g.quantile(q).to_numpy() for q in (0.1, 0.5, 0.9)], 1),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [3, 7, -2, -(2**31)])
+@pytest.mark.parametrize("row", [0, 5, 99_999])
+def test_kernels_that_check_codes_in_their_own_pass_name_the_bad_row(bad, row):
+    """sum, the fused sums, quantiles and the radix combine skip the separate validation pass."""
+    n = 100_000
+    codes = np.random.default_rng(row).integers(-1, 3, n).astype(np.int32)
+    codes[row] = bad
+    ok = np.zeros(n, np.int32)
+    msg = f"group code {bad} at row {row} is outside"
+    for threads in (1, 2):
+        with pytest.raises(ValueError, match=msg):
+            _core._gb_agg(codes, 3, "sum", np.ones(n), None, threads)
+        with pytest.raises(ValueError, match=msg):
+            _core._gb_fsum_many(codes, 3, [np.ones(n), np.ones(n)], [None, np.ones(n, bool)], threads)
+        with pytest.raises(ValueError, match=msg):
+            _core._gb_quantile(codes, 3, np.ones(n), None, np.array([0.5]), threads, True, True)
+    with pytest.raises(ValueError, match=msg):
+        _core._gb_combine(codes, 3, ok, 2, False)
+    with pytest.raises(ValueError, match=msg):
+        _core._gb_combine(ok, 2, codes, 3, False)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("low", [None, -1, -10**6, -(2**62)])
+def test_int_key_range_guessed_from_a_sample(low, threads):
+    """The one-pass range encoding guesses the minimum from a sample; a minimum the
+    sample missed (slightly or far below) must give the same groups as pandas."""
+    rng = np.random.default_rng(5)
+    n = 200_003
+    key = rng.integers(1000, 1100, n)
+    if low is not None:
+        key[12_345] = low           # not on the sample's stride
+    v = rng.random(n)
+    res = ts.group_by({"k": key, "v": v}, "k", threads=threads).agg(s=("v", "sum"), c=("v", "count"))
+    g = pd.DataFrame({"k": key, "v": v}).groupby("k")["v"]
+    np.testing.assert_array_equal(res["k"], g.sum().index.to_numpy())
+    np.testing.assert_array_equal(res["c"], g.count().to_numpy())
+    np.testing.assert_allclose(res["s"], g.sum().to_numpy(), rtol=1e-12)

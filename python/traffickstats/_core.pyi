@@ -76,7 +76,8 @@ def _arrow_import_stream(stream_capsule: Any) -> tuple[tuple[str, ...], list[tup
 
 # ---- group-by kernels (csrc/groupby.c; driven by traffickstats._groupby) ----
 def _gb_encode_num(
-    values: np.ndarray, valid: np.ndarray | None, part: int, dropna: bool, range_limit: int
+    values: np.ndarray, valid: np.ndarray | None, part: int, dropna: bool, range_limit: int,
+    nthreads: int = ...,
 ) -> tuple[np.ndarray, int, int, np.ndarray | None, int]: ...
 def _gb_encode_str(
     offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None, dropna: bool
@@ -98,6 +99,6 @@ def _gb_fsum_many(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]: ...
 def _gb_quantile(
     codes: np.ndarray, ncodes: int, values: np.ndarray, valid: np.ndarray | None,
-    qs: np.ndarray, nthreads: int, median: bool,
-) -> tuple[np.ndarray, np.ndarray]: ...
+    qs: np.ndarray, nthreads: int, median: bool, moments: bool = ...,
+) -> tuple[np.ndarray, ...]: ...
 def _gb_first_rows(codes: np.ndarray, ncodes: int) -> np.ndarray: ...

@@ -245,9 +245,10 @@ def _range_limit(n: int) -> int:
     return min(max(2 * n, 1 << 16), 1 << 26)
 
 
-def _encode_numeric(name: str, col: _Col, part: int, dropna: bool, kind: str) -> _Key:
+def _encode_numeric(name: str, col: _Col, part: int, dropna: bool, kind: str,
+                    nthreads: int = 1) -> _Key:
     codes, ncodes, lo, uniques, nullcode = _core._gb_encode_num(
-        col.values, col.valid, part, dropna, _range_limit(len(col)))
+        col.values, col.valid, part, dropna, _range_limit(len(col)), nthreads)
     isfloat = col.values.dtype.kind == "f"
     if uniques is None:
         base = lo
@@ -338,7 +339,7 @@ def _encode_category(name: str, col: _Col, dropna: bool) -> _Key:
     return _Key(name, codes, ncodes, None, labels, "category", categories=cats)
 
 
-def _encode_key(data: Any, spec: Any, dropna: bool) -> tuple[_Key, _Col]:
+def _encode_key(data: Any, spec: Any, dropna: bool, nthreads: int = 1) -> tuple[_Key, _Col]:
     if isinstance(spec, DatePart):
         col = _get(data, spec.column)
         if spec.part not in _PART:
@@ -356,7 +357,7 @@ def _encode_key(data: Any, spec: Any, dropna: bool) -> tuple[_Key, _Col]:
         return _encode_string(spec, col, dropna), col
     if col.kind == "list":
         return None, col  # type: ignore[return-value]  # exploded by the caller
-    return _encode_numeric(spec, col, 0, dropna, col.kind), col
+    return _encode_numeric(spec, col, 0, dropna, col.kind, nthreads), col
 
 
 def _list_key(name: str, col: _Col, items: np.ndarray, dropna: bool) -> _Key:
@@ -542,7 +543,7 @@ class GroupBy:
         names = [s.name if isinstance(s, DatePart) else s for s in self._specs]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate group keys: {names}")
-        encoded = [_encode_key(self._data, s, dropna) for s in self._specs]
+        encoded = [_encode_key(self._data, s, dropna, self._nthreads) for s in self._specs]
         lists = [i for i, (k, _) in enumerate(encoded) if k is None]
         if len(lists) > 1:
             raise ValueError("at most one list<category> key can be exploded")
@@ -760,12 +761,14 @@ class GroupBy:
                 if not np.all((qs >= 0) & (qs <= 1)):
                     raise ValueError(f"{out_name}: quantiles must lie in [0, 1], got {qs.tolist()}")
             if column in self._moment_cols and column not in self._moment_cache:
-                res, cnt, s, m2 = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
-                                                     self._nthreads, func == "median", True)
+                res, cnt, s, m2, rows = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
+                                                           self._nthreads, func == "median", True)
                 self._moment_cache[column] = (s, cnt, m2)
             else:
-                res, _ = _core._gb_quantile(self._codes, self._ncodes, v, m, qs, self._nthreads,
-                                            func == "median")
+                res, _, rows = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
+                                                  self._nthreads, func == "median")
+            if self._sizes_cs is None:
+                self._sizes_cs = rows   # the group sizes come with the counting pass
             if func == "median" or np.ndim(q) == 0:
                 return plain(res[:, 0])
             self._quantiles[out_name] = qs.tolist()
