@@ -10,6 +10,7 @@ from glob import glob
 
 import numpy as np
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 extra_compile_args = ["-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 extra_link_args = []
@@ -36,4 +37,30 @@ core = Extension(
     extra_link_args=extra_link_args,
 )
 
-setup(ext_modules=[core])
+
+
+class build_ext_flags(build_ext):
+    """build_ext that recompiles everything when the compile flags change.
+
+    setuptools only compares timestamps, so without this a
+    ``TRAFFICKSTATS_SANITIZE=1 pip install .`` after a normal build silently links the
+    old -O3 objects (no sanitizer at all), and the reverse links ASan objects into a
+    normal build.  The flags of the last build are kept in a stamp file in build_temp.
+    """
+
+    def run(self):
+        flags = " ".join(extra_compile_args + extra_link_args)
+        stamp = os.path.join(self.build_temp, "traffickstats-flags.txt")
+        try:
+            with open(stamp) as f:
+                if f.read() != flags:
+                    self.force = True
+        except OSError:
+            self.force = True
+        super().run()
+        os.makedirs(self.build_temp, exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(flags)
+
+
+setup(ext_modules=[core], cmdclass={"build_ext": build_ext_flags})

@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# Shared by scripts/check-sanitizers.sh, scripts/fuzz.sh and scripts/ci-robustness.sh
+# (source it; it defines functions and variables, runs nothing).
+#
+#   ts_san_venv DIR   creates (or reuses, when DIR/.ts-sanitize-ok exists) a venv at DIR
+#                     holding a TRAFFICKSTATS_SANITIZE=1 build of this checkout and the
+#                     test and fuzzing dependencies.
+#   ts_san_env LOGDIR exports the environment under which Python runs the sanitizer
+#                     build: ASan runtime preloaded, PYTHONMALLOC=malloc, leak checking
+#                     with scripts/lsan.supp, every report written to LOGDIR.
+#   ts_san_reports LOGDIR  prints the ASan/LSan reports in LOGDIR; returns 1 if there
+#                     are any.
+#
+# What gets installed: only PyPI packages into the venv (numpy, pytest, hypothesis,
+# pandas, pyarrow, statsmodels, setuptools, wheel and atheris, which ships manylinux
+# wheels with libFuzzer built in, so no clang is needed).  The extension is compiled
+# with the system gcc, whose ASan/UBSan runtimes (libasan, libubsan) come with gcc.
+
+TS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TS_PYTHON=${PYTHON:-python3}
+TS_CC=${CC:-gcc}
+# Test and fuzz dependencies of the sanitizer venv.
+TS_SAN_PACKAGES=(numpy pytest hypothesis pandas pyarrow statsmodels setuptools wheel atheris)
+
+ts_san_venv() {
+    local venv=$1
+    if [[ -f $venv/.ts-sanitize-ok && ${TS_SAN_REBUILD:-0} != 1 ]]; then
+        echo "sanitizer venv: reusing $venv"
+        return 0
+    fi
+    rm -rf "$venv"
+    "$TS_PYTHON" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "${TS_SAN_PACKAGES[@]}" 2>&1 | { grep -v "^WARNING: Location" || true; }
+    # Build from a copy of the checkout so that a build/ directory of a normal build
+    # is neither reused nor disturbed.
+    local src
+    src=$(mktemp -d /tmp/ts-sanitize-src.XXXXXX)
+    if git -C "$TS_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+        (cd "$TS_ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$src" -xf -
+    else
+        cp -r "$TS_ROOT/." "$src" && rm -rf "$src/build"
+    fi
+    TRAFFICKSTATS_SANITIZE=1 TRAFFICKSTATS_WERROR=1 \
+        "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --no-deps "$src"
+    rm -rf "$src"
+    local so
+    so=$(ls "$venv"/lib/python3*/site-packages/traffickstats/_core*.so)
+    if ! ldd "$so" | grep -q libasan; then
+        echo "error: $so is not linked against libasan: the sanitizer build did not happen" >&2
+        return 1
+    fi
+    touch "$venv/.ts-sanitize-ok"
+}
+
+ts_san_env() {
+    local logdir=$1
+    mkdir -p "$logdir"
+    LD_PRELOAD=$("$TS_CC" -print-file-name=libasan.so)
+    export LD_PRELOAD
+    export PYTHONMALLOC=malloc
+    # allocator_may_return_null: a huge request becomes MemoryError, as without ASan.
+    export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=16:allocator_may_return_null=1:halt_on_error=1:log_path=$logdir/asan"
+    export LSAN_OPTIONS="suppressions=$TS_ROOT/scripts/lsan.supp:print_suppressions=0"
+    # gcc's UBSan runtime ignores log_path: its reports go to stderr (run pytest with
+    # --capture=sys so that they are not swallowed) and halt the process, which fails
+    # the run through the exit status.
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    export HYPOTHESIS_PROFILE=ci
+    # tests/test_leaks.py: fewer repetitions, LeakSanitizer sees every allocation here.
+    export TRAFFICKSTATS_LEAK_CALLS=${TRAFFICKSTATS_LEAK_CALLS:-500}
+}
+
+ts_san_reports() {
+    local logdir=$1 found=0 f
+    for f in "$logdir"/asan.*; do
+        [[ -e $f ]] || continue
+        found=1
+        echo "==== sanitizer report $f"
+        cat "$f"
+    done
+    return $found
+}
