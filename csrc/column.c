@@ -660,7 +660,7 @@ bytebuf_reserve(bytebuf *b, Py_ssize_t extra)
 static int
 bytebuf_append(bytebuf *b, const void *src, Py_ssize_t n)
 {
-    if (n == 0) return 0;  /* b->data may still be NULL: memcpy(NULL, ., 0) is UB */
+    if (n == 0) return 0;  /* an empty buffer has no data pointer to copy into */
     if (bytebuf_reserve(b, n) < 0) return -1;
     memcpy(b->data + b->len, src, (size_t)n);
     b->len += n;

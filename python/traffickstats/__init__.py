@@ -13,6 +13,7 @@ Quick tour
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from ._arrow import read_parquet
 from .table import TYPES, Column, Table
 
 try:
@@ -20,4 +21,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "__version__"]
+__all__ = ["Table", "Column", "TYPES", "read_parquet", "__version__"]

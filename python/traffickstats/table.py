@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import math
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -70,7 +71,7 @@ def _null_sentinels() -> tuple:
 def _is_null_scalar(v: Any) -> bool:
     if v is None:
         return True
-    if isinstance(v, float) and v != v:
+    if isinstance(v, float) and math.isnan(v):
         return True
     if isinstance(v, (np.datetime64, np.timedelta64)) and np.isnat(v):
         return True
@@ -215,7 +216,7 @@ def _from_objects(name: str, arr: np.ndarray, valid: np.ndarray | None, type_: s
         if valid is not None:
             arr = arr.copy()
             arr[isnull] = None
-        return _core.from_objects(name, type_, arr, _null_sentinels())
+        return _core.from_objects(name, type_, list(arr), _null_sentinels())
     mask = None if ok.all() else ok
     if type_ == "date":
         vals = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[s]")
@@ -261,7 +262,9 @@ def _from_pandas_series(name: str, s: Any, type_: str | None) -> _core.Column:
     if isinstance(dtype, pd.DatetimeTZDtype):
         raise TypeError(f"column {name!r}: time-zone aware datetimes are not dates; convert with .dt.tz_localize(None)")
     if isinstance(dtype, pd.ArrowDtype):
-        raise TypeError(f"column {name!r}: pandas ArrowDtype columns are not supported yet ({dtype})")
+        from ._arrow import column_from_arrow_series
+
+        return column_from_arrow_series(name, s, type_)
     if isinstance(dtype, np.dtype):
         arr = s.to_numpy()
         if dtype.kind == "f":
@@ -306,7 +309,7 @@ def as_column(name: str, values: Any, type: str | None = None) -> "Column":
     if isinstance(values, _core.Column):
         if type_ is not None and values.type != type_:
             raise TypeError(f"column {name!r}: is a {values.type} column, schema asks for {type_}")
-        return values  # type: ignore[return-value]
+        return values  # type: ignore[return-value]  # every Column is a table.Column
     mod = getattr(values.__class__, "__module__", "") or ""
     if mod.startswith("pandas"):
         import pandas as pd
@@ -317,11 +320,11 @@ def as_column(name: str, values: Any, type: str | None = None) -> "Column":
             return _from_pandas_series(name, values, type_)  # type: ignore[return-value]
     if isinstance(values, np.ma.MaskedArray):
         valid = ~np.ma.getmaskarray(values)
-        return _from_ndarray(name, np.ma.getdata(values), None if valid.all() else valid, type_)
+        return _from_ndarray(name, np.ma.getdata(values), None if valid.all() else valid, type_)  # type: ignore[return-value]
     if isinstance(values, np.ndarray):
         return _from_ndarray(name, values, None, type_)  # type: ignore[return-value]
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-        raise TypeError(f"column {name!r}: expected an array or a sequence, got {type(values).__name__}")
+        raise TypeError(f"column {name!r}: expected an array or a sequence, got {values.__class__.__name__}")
     return _from_objects(name, _as_object_array(values), None, type_)  # type: ignore[return-value]
 
 
@@ -395,6 +398,15 @@ class Column(_core.Column):
     def __iter__(self) -> Iterator[Any]:
         return iter(self.to_pylist())
 
+    # Arrow PyCapsule Interface (csrc/arrow.c; see traffickstats._arrow)
+    def __arrow_c_schema__(self) -> Any:
+        """An ``arrow_schema`` PyCapsule describing this column's Arrow type."""
+        return _core._arrow_export_schema(self)
+
+    def __arrow_c_array__(self, requested_schema: Any = None) -> tuple[Any, Any]:
+        """``(arrow_schema, arrow_array)`` PyCapsules sharing the buffers (bool is bit-packed)."""
+        return _core._arrow_export_array(self, requested_schema)
+
     def __repr__(self) -> str:
         n = len(self)
         head = self._slice(0, 10).to_pylist()  # type: ignore[attr-defined]
@@ -431,6 +443,12 @@ class Table(_core.Table):
     """
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # the C accessors return this module's Column subclass
+        def column(self, name: str) -> Column: ...
+        def __getitem__(self, name: str) -> Column: ...
+        @property
+        def columns(self) -> tuple[Column, ...]: ...
 
     def __new__(cls, data: Mapping[str, Any] | "pd.DataFrame" | None = None,
                 schema: Mapping[str, str] | None = None) -> "Table":
@@ -483,11 +501,16 @@ class Table(_core.Table):
         unknown = [k for k in schema if k not in df.columns]
         if unknown:
             raise ValueError(f"schema names columns that are not in the data: {unknown}")
+        # to_pandas records the types of object columns (which cannot show, when
+        # every value is null, whether they held text or lists)
+        recorded = df.attrs.get("traffickstats.schema", {}) if isinstance(df.attrs, dict) else {}
         cols = {}
         for name in df.columns:
             if not isinstance(name, str):
                 raise TypeError(f"column names must be str, got {type(name).__name__} {name!r}")
             t = schema.get(name)
+            if t is None and df[name].dtype == object and recorded.get(name) in ("string", "list<category>"):
+                t = recorded[name]
             cols[name] = _from_pandas_series(name, df[name], None if t is None else _normalize_type(name, t))
         return super().__new__(cls, cols)
 
@@ -498,8 +521,9 @@ class Table(_core.Table):
         ``float64`` -> ``Float64`` (NaN kept apart from NA), ``date`` ->
         ``datetime64[s]`` (NaT for null), ``category`` -> ``category``, ``string`` ->
         ``string`` (``pandas.StringDtype``), ``list<category>`` -> ``object`` holding
-        lists of str (None for null).  ``Table.from_pandas`` of the result equals this
-        table.
+        lists of str (None for null).  The types of object columns are recorded in
+        ``DataFrame.attrs["traffickstats.schema"]``, so ``Table.from_pandas`` of the
+        result equals this table.
 
         Returns
         -------
@@ -512,7 +536,9 @@ class Table(_core.Table):
         out = {}
         for name, col in zip(self.column_names, self.columns):
             out[name] = _column_to_pandas(col, pd)
-        return pd.DataFrame(out, index=pd.RangeIndex(self.num_rows))
+        df = pd.DataFrame(out, index=pd.RangeIndex(self.num_rows))
+        df.attrs["traffickstats.schema"] = {n: t for n, t in self.schema.items() if t == "list<category>"}
+        return df
 
     # ---------------------------------------------------------------- operations
 
@@ -528,7 +554,7 @@ class Table(_core.Table):
             The column type; inferred when omitted.
         """
         if not isinstance(name, str):
-            raise TypeError(f"column names must be str, got {type(name).__name__}")
+            raise TypeError(f"column names must be str, got {name.__class__.__name__}")
         return self._with_column(name, as_column(name, values, type))
 
     def head(self, n: int = 5) -> "Table":
@@ -547,7 +573,7 @@ class Table(_core.Table):
             return False
         if self.num_rows != other.num_rows:
             return False
-        return all(_column_equals(a, b) for a, b in zip(self.columns, other.columns))
+        return all(_column_equals(a, b) for a, b in zip(self.columns, other.columns))  # type: ignore[arg-type]
 
     def to_pydict(self) -> dict[str, list]:
         """Columns as a dict of Python lists."""
@@ -555,6 +581,35 @@ class Table(_core.Table):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.column_names)
+
+    # ---------------------------------------------------------------- Arrow
+
+    @classmethod
+    def from_arrow(cls, obj: Any) -> "Table":
+        """Build a table from any Arrow PyCapsule producer (pyarrow, polars, DuckDB).
+
+        See :func:`traffickstats._arrow.from_arrow` for the type mapping and which
+        conversions copy.
+        """
+        from ._arrow import from_arrow
+
+        return from_arrow(obj, cls)
+
+    def __arrow_c_schema__(self) -> Any:
+        """An ``arrow_schema`` PyCapsule: a struct of the columns' Arrow types."""
+        return _core._arrow_export_schema(self)
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """An ``arrow_array_stream`` PyCapsule yielding the table as one record batch.
+
+        Buffers are shared, not copied (bool values are bit-packed into a new buffer).
+        A ``requested_schema`` other than the table's own raises NotImplementedError.
+        """
+        return _core._arrow_export_stream(self, requested_schema)
+
+    def __arrow_c_array__(self, requested_schema: Any = None) -> tuple[Any, Any]:
+        """``(arrow_schema, arrow_array)`` PyCapsules: the table as a struct array."""
+        return _core._arrow_export_array(self, requested_schema)
 
     def __contains__(self, name: object) -> bool:
         return name in self.column_names
