@@ -11,16 +11,17 @@
 #   ts_san_reports LOGDIR  prints the ASan/LSan reports in LOGDIR; returns 1 if there
 #                     are any.
 #
-# What gets installed: only PyPI packages into the venv (numpy, pytest, hypothesis,
-# pandas, pyarrow, statsmodels, setuptools, wheel and atheris, which ships manylinux
-# wheels with libFuzzer built in, so no clang is needed).  The extension is compiled
+# What gets installed: only PyPI packages into the venv: the package's [test] extra
+# (pytest, hypothesis, pandas, pyarrow, polars, duckdb), numpy, setuptools, wheel,
+# statsmodels, and atheris, which ships manylinux wheels with libFuzzer built in, so no
+# clang is needed.  The extension is compiled
 # with the system gcc, whose ASan/UBSan runtimes (libasan, libubsan) come with gcc.
 
 TS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TS_PYTHON=${PYTHON:-python3}
 TS_CC=${CC:-gcc}
 # Test and fuzz dependencies of the sanitizer venv.
-TS_SAN_PACKAGES=(numpy pytest hypothesis pandas pyarrow statsmodels setuptools wheel atheris)
+TS_SAN_PACKAGES=(numpy setuptools wheel statsmodels atheris)
 
 ts_san_venv() {
     local venv=$1
@@ -41,7 +42,8 @@ ts_san_venv() {
         cp -r "$TS_ROOT/." "$src" && rm -rf "$src/build"
     fi
     TRAFFICKSTATS_SANITIZE=1 TRAFFICKSTATS_WERROR=1 \
-        "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --no-deps "$src"
+        "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation "$src[test]" 2>&1 \
+        | { grep -v "^WARNING: Location" || true; }
     rm -rf "$src"
     local so
     so=$(ls "$venv"/lib/python3*/site-packages/traffickstats/_core*.so)
