@@ -4,6 +4,7 @@
  */
 #define TS_IMPORT_ARRAY_HERE
 #include "ts_core.h"
+#include "csv.h"
 #include "arrow.h"
 
 /* _register_classes(table_class, column_class): the Python package's subclasses,
@@ -44,6 +45,7 @@ core_exec(PyObject *module)
     if (PyModule_AddFunctions(module, ts_column_functions) < 0) return -1;
     if (ts_column_exec(module) < 0) return -1;
     if (ts_table_exec(module) < 0) return -1;
+    if (ts_csv_exec(module) < 0) return -1;
     if (ts_arrow_exec(module) < 0) return -1;
     return 0;
 }

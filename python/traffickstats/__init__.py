@@ -13,6 +13,8 @@ Quick tour
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from ._csv import read_csv
+from .errors import ParseError, ParseWarning
 from ._arrow import read_parquet
 from .table import TYPES, Column, Table
 
@@ -21,4 +23,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "read_parquet", "__version__"]
+__all__ = ["Table", "Column", "TYPES", "read_csv", "read_parquet", "ParseError", "ParseWarning", "__version__"]

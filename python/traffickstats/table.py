@@ -575,6 +575,12 @@ class Table(_core.Table):
             return False
         return all(_column_equals(a, b) for a, b in zip(self.columns, other.columns))  # type: ignore[arg-type]
 
+    def to_csv(self, path_or_file: Any, **options: Any) -> None:
+        """Write the table as CSV that ``read_csv`` reads back equal (see :func:`traffickstats._csv.to_csv`)."""
+        from ._csv import to_csv
+
+        to_csv(self, path_or_file, **options)
+
     def to_pydict(self) -> dict[str, list]:
         """Columns as a dict of Python lists."""
         return {n: c.to_pylist() for n, c in zip(self.column_names, self.columns)}

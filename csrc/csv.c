@@ -1,0 +1,2514 @@
+/*
+ * csv.c -- a streaming, strict CSV reader that builds typed columns directly, and the
+ * matching writer.
+ *
+ * Reader pipeline, per chunk of input (default 4 MiB), all without the GIL except
+ * reading and error formatting:
+ *   1. tokenize: complete rows of the buffer become (start, length, flags) fields;
+ *      quoted fields point inside their quotes and are unescaped lazily; physical lines
+ *      (LF, CRLF, bare CR) are counted, also inside quoted fields.
+ *   2. validate UTF-8 over the bytes of the complete rows.
+ *   3. infer: for each column without a schema type, widen its type over the chunk's
+ *      values (see _csv.py for the rules).  int64 -> float64 is done in place; any
+ *      other widening of a column that already holds rows asks the caller to restart
+ *      the read with that column as category (a rare second pass).
+ *   4. convert each selected column into growing PyMem_Raw buffers; categories are
+ *      interned in a per-column hash table of byte strings.  Floats that the exact
+ *      fast path cannot convert are deferred and converted with PyOS_string_to_double
+ *      (correctly rounded, locale-independent) while holding the GIL briefly.
+ * Bad rows either raise (strict) or are dropped and recorded (skip/warn): a chunk with
+ * new bad rows is rolled back and converted again without them.  In strict mode
+ * the error reported is the first in the file (line, then column).
+ *
+ * With two threads (PyThread API; the worker never touches Python objects), step 1
+ * is split at a line break that an even number of quotes precedes -- kept only when
+ * the first half's rows end exactly there -- and step 4 hands columns to both
+ * threads, each with its own scratch, deferred floats and error records (wstate).
+ */
+#include "csv.h"
+#include "numparse.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <pythread.h>
+
+#define F_QUOTED 0x80000000u
+#define F_ESC 0x40000000u
+#define F_LEN 0x3fffffffu
+
+#define ST_NONE (-1)   /* inferred column that has seen only nulls */
+
+typedef struct {
+    uint32_t start;   /* offset in the buffer of the first content byte */
+    uint32_t len;     /* content length | F_QUOTED | F_ESC */
+} field_t;
+
+typedef struct {
+    size_t first;     /* index of the row's first field */
+    uint32_t nf;
+    uint32_t bad;     /* dropped (skip/warn) */
+    int64_t line;     /* physical line where the row starts */
+    size_t start, end;
+} row_t;
+
+enum {
+    E_NONE = 0, E_NFIELDS, E_QUOTE, E_AFTERQUOTE, E_VALUE, E_OVERFLOW, E_UTF8,
+    E_FIELDSIZE, E_TOOBIG, E_NOMEM,
+};
+
+typedef struct {
+    int kind;
+    int64_t line;
+    int col;              /* field index in the file, -1 when none */
+    int64_t a, b;
+    const char *expected; /* static text */
+    char snip[48];
+    int snip_len;
+    size_t ri;            /* chunk row of a value error (conversion) */
+} csv_err;
+
+typedef struct {
+    const char **s;
+    size_t *n;
+    Py_ssize_t count;
+    uint64_t lenmask;     /* bit k set when some member has length k (< 64) */
+} bset;
+
+/* Dictionary of distinct byte strings -> dense codes in first-seen order.  A slot
+ * holds (high 32 bits of the hash << 32) | (code + 1), 0 when empty, so probing
+ * touches the entries only on a likely match. */
+typedef struct {
+    uint64_t *slots;
+    size_t mask;
+    uint32_t *off, *len;
+    uint64_t *w8;         /* prefix8 of each entry */
+    size_t count, cap;
+    char *bytes;
+    size_t blen, bcap;
+} sdict;
+
+typedef struct {
+    int src;              /* field index in a row */
+    int type;             /* ts_type, or ST_NONE */
+    int infer;
+    int restart, restart_type;
+    int64_t n, nulls;
+    uint8_t *valid;
+    size_t valid_cap;     /* bytes */
+    char *vals;
+    size_t vals_cap;      /* bytes */
+    int32_t *offs;
+    size_t offs_cap;      /* entries */
+    char *data;           /* string bytes or list child codes */
+    size_t dlen, dcap;
+    sdict dict;
+    int64_t save_n, save_nulls;
+    size_t save_dlen;
+} colbuf;
+
+typedef struct {
+    int ci;
+    int64_t idx;
+    uint32_t start, len;
+} deferred;
+
+/* Per-thread conversion state. */
+typedef struct {
+    char *scratch;
+    size_t scap;
+    deferred *defer;
+    size_t ndefer, dfcap;
+    csv_err err;
+    csv_err *vbads;       /* value errors of skip/warn mode, merged after the pass */
+    size_t nvb, vbcap;
+} wstate;
+
+typedef struct {
+    char delim, quote, list_sep;
+    int has_quote, on_bad;
+    int infer_lists;      /* list_sep given: text holding it infers as list<category> */
+    size_t max_field;
+    bset na, tru, fal;
+    const char *date_fmt;
+    PyObject *readinto;
+    char *buf;
+    size_t cap, len, pos, chunk;
+    int eof;
+    int64_t base, line;
+    field_t *fields;
+    size_t nfields, fcap;
+    row_t *rows;
+    size_t nrows, rcap;
+    int ncols;
+    colbuf *cols;
+    int ncb;
+    wstate ws[2];
+    int nthreads;
+    csv_err err;
+    csv_err *bads;
+    size_t nbads, bcap;
+    int newbad;
+    uint8_t special[256];
+} reader;
+
+/* ------------------------------------------------------------------------ */
+/* small helpers (no GIL needed)                                             */
+
+/* Eight bytes at a time on little-endian GCC/Clang builds, a byte loop elsewhere. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TS_SWAR 1
+/* High bit set in each byte of x equal to the byte broadcast in pat (exact for the
+ * lowest such byte, which is all the caller uses). */
+static inline uint64_t
+has_byte(uint64_t x, uint64_t pat)
+{
+    uint64_t y = x ^ pat;
+    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
+}
+#else
+#define TS_SWAR 0
+#endif
+
+/* Every buffer a field or dictionary string lives in has this many readable bytes
+ * past its end, so short strings can be loaded as one 8-byte word. */
+#define SLACK 16
+
+/* The first min(n, 8) bytes of s as a zero-padded word (reads 8 bytes). */
+static inline uint64_t
+prefix8(const char *s, size_t n)
+{
+#if TS_SWAR
+    uint64_t w;
+    memcpy(&w, s, 8);
+    if (n >= 8) return w;
+    if (n == 0) return 0;
+    return w & (~0ull >> (64 - 8 * n));
+#else
+    uint64_t w = 0;
+    for (size_t i = 0; i < n && i < 8; i++) w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+    return w;
+#endif
+}
+
+/* Grows *p (an array of `size`-byte items with capacity *cap) to hold `need` items. */
+static int
+grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c = c + c / 2 + 16;
+    void *q = PyMem_RawRealloc(*p, c * size);
+    if (q == NULL) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static inline int
+bset_has(const bset *b, const char *s, size_t n)
+{
+    if (n >= 64 || !((b->lenmask >> n) & 1)) return 0;
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        if (b->n[i] != n) continue;
+        size_t j = 0;
+        while (j < n && b->s[i][j] == s[j]) j++;
+        if (j == n) return 1;
+    }
+    return 0;
+}
+
+/* Hash of s[0..n) whose first word is w8 = prefix8(s, n). */
+static inline uint64_t
+hash_bytes(const char *s, size_t n, uint64_t w8)
+{
+    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w8 * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    for (size_t i = 8; i < n; i += 8) {
+        uint64_t w = prefix8(s + i, n - i);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    return h;
+}
+
+static void
+sdict_free(sdict *d)
+{
+    PyMem_RawFree(d->slots);
+    PyMem_RawFree(d->off);
+    PyMem_RawFree(d->len);
+    PyMem_RawFree(d->w8);
+    PyMem_RawFree(d->bytes);
+    memset(d, 0, sizeof(*d));
+}
+
+static int
+sdict_rehash(sdict *d, size_t nslots)
+{
+    uint64_t *s = PyMem_RawCalloc(nslots, sizeof(uint64_t));
+    if (s == NULL) return -1;
+    size_t mask = nslots - 1;
+    for (size_t c = 0; c < d->count; c++) {
+        uint64_t h = hash_bytes(d->bytes + d->off[c], d->len[c], d->w8[c]);
+        size_t i = (size_t)h & mask;
+        while (s[i]) i = (i + 1) & mask;
+        s[i] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(c + 1);
+    }
+    PyMem_RawFree(d->slots);
+    d->slots = s;
+    d->mask = mask;
+    return 0;
+}
+
+/* Do a and b (n bytes each, equal in their first 8, both with SLACK) agree? */
+static inline int
+eq_tail(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 8; i < n; i += 8) {
+        if (prefix8(a + i, n - i) != prefix8(b + i, n - i)) return 0;
+    }
+    return 1;
+}
+
+/* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes. */
+static inline int64_t
+sdict_intern(sdict *d, const char *s, size_t n)
+{
+    uint64_t w8 = prefix8(s, n);
+    uint64_t h = hash_bytes(s, n, w8);
+    uint64_t tag = h & 0xFFFFFFFF00000000ull;
+    if (d->slots != NULL) {
+        size_t i = (size_t)h & d->mask;
+        uint64_t v;
+        while ((v = d->slots[i]) != 0) {
+            if ((v & 0xFFFFFFFF00000000ull) == tag) {
+                size_t c = (size_t)(uint32_t)v - 1;
+                if (d->w8[c] == w8 && d->len[c] == n && eq_tail(d->bytes + d->off[c], s, n)) {
+                    return (int64_t)c;
+                }
+            }
+            i = (i + 1) & d->mask;
+        }
+    }
+    if (d->count >= INT32_MAX - 1 || d->blen + n > INT32_MAX) return -2;
+    if ((d->count + 1) * 2 > (d->slots ? d->mask + 1 : 0)) {
+        if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
+    }
+    if (d->count == d->cap) {
+        size_t c2 = d->cap, c3 = d->cap, c4 = d->cap;
+        if (grow((void **)&d->off, &c2, d->count + 1, sizeof(uint32_t)) < 0 ||
+            grow((void **)&d->len, &c3, d->count + 1, sizeof(uint32_t)) < 0 ||
+            grow((void **)&d->w8, &c4, d->count + 1, sizeof(uint64_t)) < 0) {
+            return -1;
+        }
+        d->cap = c2 < c3 ? c2 : c3;
+        if (c4 < d->cap) d->cap = c4;
+    }
+    if (grow((void **)&d->bytes, &d->bcap, d->blen + n + SLACK, 1) < 0) return -1;
+    memcpy(d->bytes + d->blen, s, n);
+    size_t c = d->count++;
+    d->off[c] = (uint32_t)d->blen;
+    d->len[c] = (uint32_t)n;
+    d->w8[c] = w8;
+    d->blen += n;
+    size_t i = (size_t)h & d->mask;
+    while (d->slots[i]) i = (i + 1) & d->mask;
+    d->slots[i] = tag | (uint64_t)(c + 1);
+    return (int64_t)c;
+}
+
+/* Offset of the first invalid UTF-8 byte in s[0..n), or -1 when valid. */
+static int64_t
+utf8_invalid_at(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i + 32 <= n) {
+            uint64_t w[4];
+            memcpy(w, s + i, 32);
+            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) != 0) break;
+            i += 32;
+        }
+        if (i >= n) break;
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        uint8_t c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t k;
+        uint8_t lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) k = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        }
+        else return (int64_t)i;
+        if (i + k >= n) return (int64_t)i;
+        if (s[i + 1] < lo || s[i + 1] > hi) return (int64_t)i;
+        for (size_t j = 2; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) return (int64_t)i;
+        }
+        i += k + 1;
+    }
+    return -1;
+}
+
+static void
+set_snip(csv_err *e, const char *s, size_t n)
+{
+    size_t k = n < 40 ? n : 40;
+    memcpy(e->snip, s, k);
+    e->snip_len = (int)k;
+}
+
+/* Records a bad row (skip/warn) or the fatal error (strict).  -1 when fatal. */
+static int
+report(reader *r, row_t *row, const csv_err *e)
+{
+    if (r->on_bad == 0 || e->kind == E_NOMEM || e->kind == E_TOOBIG) {
+        r->err = *e;
+        return -1;
+    }
+    if (row != NULL) {
+        if (row->bad) return 0;
+        row->bad = 1;
+    }
+    r->newbad = 1;
+    if (grow((void **)&r->bads, &r->bcap, r->nbads + 1, sizeof(csv_err)) < 0) {
+        r->err.kind = E_NOMEM;
+        return -1;
+    }
+    r->bads[r->nbads++] = *e;
+    return 0;
+}
+
+static int
+nomem(reader *r)
+{
+    r->err.kind = E_NOMEM;
+    return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* tokenizer                                                                 */
+
+
+#if !TS_SWAR
+/* Physical line breaks (LF, CRLF, bare CR) in [p, q); a CR at q-1 is followed by
+ * q[0] when q < end. */
+static int64_t
+count_lines(const char *p, const char *q, const char *end)
+{
+    int64_t n = 0;
+    const char *lf = memchr(p, '\n', (size_t)(q - p));
+    const char *cr = memchr(p, '\r', (size_t)(q - p));
+    if (lf == NULL && cr == NULL) return 0;
+    for (const char *x = p; x < q; x++) {
+        if (*x == '\n') n++;
+        else if (*x == '\r' && !(x + 1 < end && x[1] == '\n')) n++;
+    }
+    return n;
+}
+#endif
+
+/* Tokenizes complete rows from buf[pos..len) (at most max_rows).  Stops before an
+ * incomplete row unless at EOF.  Returns 0, or -1 with r->err set. */
+static int
+tokenize(reader *r, size_t max_rows)
+{
+    const char *buf = r->buf;
+    const char *end = buf + r->len;
+    const char *p = buf + r->pos;
+    const uint8_t *sp = r->special;
+    const char delim = r->delim, quote = r->quote;
+    const int has_quote = r->has_quote, eof = r->eof;
+    int64_t line = r->line;
+    /* the field array in locals: stores through r would be reloaded every field */
+    field_t *F = r->fields;
+    size_t nfl = r->nfields, fcapl = r->fcap;
+#if TS_SWAR
+    const uint64_t bdelim = 0x0101010101010101ull * (uint8_t)delim;
+    const uint64_t bquote = 0x0101010101010101ull * (uint8_t)quote;
+#endif
+
+    while (p < end && r->nrows < max_rows) {
+        const char *rs = p;
+        const int64_t rline = line;
+        const size_t first = nfl;
+        csv_err rowerr;
+        rowerr.kind = E_NONE;
+        const char *fs = p;
+        for (;;) {
+            if (nfl == fcapl) {
+                int g = grow((void **)&F, &fcapl, nfl + 1, sizeof(field_t));
+                r->fields = F;
+                r->fcap = fcapl;
+                if (g < 0) return nomem(r);
+            }
+            uint32_t flags = 0;
+            const char *fe;
+            fs = p;
+            if (has_quote && p < end && *p == quote) {
+                const int64_t qline = line;
+                p++;
+                fs = p;
+                flags = F_QUOTED;
+                for (;;) {
+                    const char *q = p;
+#if TS_SWAR
+                    /* to the next quote, counting line breaks on the way */
+                    for (;;) {
+                        while (q + 8 <= end) {
+                            uint64_t w;
+                            memcpy(&w, q, 8);
+                            uint64_t m = has_byte(w, bquote) | has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                                         has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+                            if (m) {
+                                q += __builtin_ctzll(m) >> 3;
+                                break;
+                            }
+                            q += 8;
+                        }
+                        while (q < end && *q != quote && *q != '\n' && *q != '\r') q++;
+                        if (q == end || *q == quote) break;
+                        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) line++;
+                        q++;
+                    }
+#else
+                    q = memchr(p, quote, (size_t)(end - p));
+                    if (q == NULL) q = end;
+                    line += count_lines(p, q, end);
+#endif
+                    p = q;
+                    if (p == end) {
+                        if (!eof) goto incomplete;
+                        csv_err e = {E_QUOTE, qline, (int)(nfl - first), 0, 0, NULL, {0}, 0, 0};
+                        r->err = e;
+                        return -1;
+                    }
+                    if (*p == quote) {
+                        if (p + 1 == end && !eof) goto incomplete;
+                        if (p + 1 < end && p[1] == quote) {
+                            flags |= F_ESC;
+                            p += 2;
+                            continue;
+                        }
+                        fe = p;
+                        p++;
+                        break;
+                    }
+                }
+                if (p == end && !eof) goto incomplete;
+                if (p < end && *p != delim && *p != '\n' && *p != '\r') {
+                    csv_err e = {E_AFTERQUOTE, line, (int)(nfl - first), 0, 0, NULL, {0}, 0, 0};
+                    set_snip(&e, p, 1);
+                    r->err = e;
+                    return -1;
+                }
+            }
+            else {
+#if TS_SWAR
+                while (p + 8 <= end) {
+                    uint64_t w;
+                    memcpy(&w, p, 8);
+                    uint64_t m = has_byte(w, bdelim) | has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                                 has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+                    if (m) {
+                        p += __builtin_ctzll(m) >> 3;
+                        goto scanned;
+                    }
+                    p += 8;
+                }
+#endif
+                while (p < end && !sp[(uint8_t)*p]) p++;
+#if TS_SWAR
+            scanned:
+#endif
+                fe = p;
+                if (p == end && !eof) goto incomplete;
+            }
+            size_t flen = (size_t)(fe - fs);
+            if (flen > r->max_field && rowerr.kind == E_NONE) {
+                csv_err e = {E_FIELDSIZE, rline, (int)(nfl - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
+                rowerr = e;
+                if (r->on_bad == 0) {
+                    r->err = e;
+                    return -1;
+                }
+            }
+            F[nfl].start = (uint32_t)(fs - buf);
+            F[nfl].len = (uint32_t)(flen & F_LEN) | flags;
+            nfl++;
+            if (p == end) break;
+            if (*p == delim) {
+                p++;
+                continue;
+            }
+            if (*p == '\r') {
+                if (p + 1 == end && !eof) goto incomplete;
+                p++;
+                if (p < end && *p == '\n') p++;
+            }
+            else {
+                p++;
+            }
+            line++;
+            break;
+        }
+        uint32_t nf = (uint32_t)(nfl - first);
+        r->pos = (size_t)(p - buf);
+        r->line = line;
+        if (nf == 1 && F[first].len == 0 && r->ncols != 1) {
+            nfl = first;  /* blank line */
+            continue;
+        }
+        if (r->ncols < 0) {
+            r->ncols = (int)nf;
+        }
+        else if ((int)nf != r->ncols && rowerr.kind == E_NONE) {
+            csv_err e = {E_NFIELDS, rline, -1, r->ncols, nf, NULL, {0}, 0, 0};
+            rowerr = e;
+        }
+        if (rowerr.kind != E_NONE) {
+            nfl = first;
+            if (report(r, NULL, &rowerr) < 0) return -1;
+            continue;
+        }
+        r->nfields = nfl;
+        if (r->nrows == r->rcap && grow((void **)&r->rows, &r->rcap, r->nrows + 1, sizeof(row_t)) < 0) {
+            return nomem(r);
+        }
+        row_t *row = &r->rows[r->nrows++];
+        row->first = first;
+        row->nf = nf;
+        row->bad = 0;
+        row->line = rline;
+        row->start = (size_t)(rs - buf);
+        row->end = (size_t)(p - buf);
+        continue;
+
+    incomplete:
+        nfl = first;
+        r->nfields = nfl;
+        if (r->on_bad == 0 && (size_t)(p - fs) > r->max_field) {
+            csv_err e = {E_FIELDSIZE, rline, (int)(nfl - first), (int64_t)r->max_field, 0, NULL, {0}, 0, 0};
+            r->err = e;
+            return -1;
+        }
+        return 0;
+    }
+    r->nfields = nfl;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* columns                                                                   */
+
+static size_t
+col_itemsize(int type)
+{
+    switch (type) {
+    case TS_BOOL: return 1;
+    case TS_INT32: case TS_DATE: case TS_CATEGORY: return 4;
+    case TS_INT64: case TS_FLOAT64: return 8;
+    default: return 0;
+    }
+}
+
+static void
+colbuf_free(colbuf *c)
+{
+    PyMem_RawFree(c->valid);
+    PyMem_RawFree(c->vals);
+    PyMem_RawFree(c->offs);
+    PyMem_RawFree(c->data);
+    sdict_free(&c->dict);
+    c->valid = NULL;
+    c->vals = NULL;
+    c->offs = NULL;
+    c->data = NULL;
+}
+
+/* Capacity for `more` further rows. */
+static int
+col_reserve(colbuf *c, size_t more)
+{
+    size_t need = (size_t)c->n + more;
+    size_t vb = (need + 7) / 8 + 1;
+    if (vb > c->valid_cap) {
+        size_t old = c->valid_cap;
+        size_t nc = old * 2 > vb ? old * 2 : vb;
+        uint8_t *q = PyMem_RawRealloc(c->valid, nc);
+        if (q == NULL) return -1;
+        memset(q + old, 0, nc - old);
+        c->valid = q;
+        c->valid_cap = nc;
+    }
+    size_t isz = col_itemsize(c->type);
+    if (isz > 0) {
+        size_t nb = need * isz + 8;
+        if (nb > c->vals_cap) {
+            size_t nc = c->vals_cap * 2 > nb ? c->vals_cap * 2 : nb;
+            char *q = PyMem_RawRealloc(c->vals, nc);
+            if (q == NULL) return -1;
+            c->vals = q;
+            c->vals_cap = nc;
+        }
+    }
+    if (c->type == TS_STRING || c->type == TS_LIST) {
+        if (need + 1 > c->offs_cap) {
+            size_t nc = c->offs_cap * 2 > need + 1 ? c->offs_cap * 2 : need + 1;
+            int32_t *q = PyMem_RawRealloc(c->offs, nc * sizeof(int32_t));
+            if (q == NULL) return -1;
+            if (c->offs_cap == 0) q[0] = 0;
+            c->offs = q;
+            c->offs_cap = nc;
+        }
+    }
+    return 0;
+}
+
+static inline void
+col_bit(colbuf *c, int64_t i, int v)
+{
+    if (v) c->valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+    else c->valid[i >> 3] &= (uint8_t)~(1u << (i & 7));
+}
+
+/* Presizes the buffers for about `rows` rows in total and `dbytes` bytes of string
+ * data (estimated from the first chunk and the input size), so that big columns are
+ * not copied by repeated growth.  Failure is harmless (growth happens later). */
+static void
+col_presize(colbuf *c, size_t rows, size_t dbytes)
+{
+    if (rows > (size_t)c->n && col_reserve(c, rows - (size_t)c->n) == 0 && dbytes > c->dcap) {
+        char *q = PyMem_RawRealloc(c->data, dbytes);
+        if (q != NULL) {
+            c->data = q;
+            c->dcap = dbytes;
+        }
+    }
+}
+
+/* Switches an inferred column's type: from all-null, or int64 -> float64 in place. */
+static int
+col_set_type(colbuf *c, int type)
+{
+    if (c->type == TS_INT64 && type == TS_FLOAT64) {
+        for (int64_t i = 0; i < c->n; i++) {
+            int64_t v;
+            memcpy(&v, c->vals + 8 * i, 8);
+            double d = (double)v;
+            memcpy(c->vals + 8 * i, &d, 8);
+        }
+        c->type = type;
+        return 0;
+    }
+    /* from ST_NONE: every row so far is null */
+    c->type = type;
+    PyMem_RawFree(c->vals);
+    c->vals = NULL;
+    c->vals_cap = 0;
+    if (col_reserve(c, 0) < 0) return -1;
+    size_t isz = col_itemsize(type);
+    if (isz) memset(c->vals, type == TS_CATEGORY ? 0xff : 0, (size_t)c->n * isz);
+    if (type == TS_STRING || type == TS_LIST) memset(c->offs, 0, ((size_t)c->n + 1) * sizeof(int32_t));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* conversion                                                                */
+
+/* The content of a field, unescaped into scratch when it holds doubled quotes. */
+static inline const char *
+field_text(reader *r, wstate *w, field_t f, size_t *n)
+{
+    const char *s = r->buf + f.start;
+    size_t len = f.len & F_LEN;
+    if (!(f.len & F_ESC)) {
+        *n = len;
+        return s;
+    }
+    if (grow((void **)&w->scratch, &w->scap, len + SLACK, 1) < 0) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        w->scratch[k++] = s[i];
+        if (s[i] == r->quote) i++;
+    }
+    *n = k;
+    return w->scratch;
+}
+
+/* A value that does not fit a schema column: the error (strict, -1) or a record of
+ * the row for the merge after the pass (skip/warn, 0). */
+static int
+bad_value(reader *r, wstate *w, colbuf *c, row_t *row, int kind, const char *expected, const char *s, size_t n)
+{
+    csv_err e = {kind, row->line, c->src, 0, 0, expected, {0}, 0, (size_t)(row - r->rows)};
+    set_snip(&e, s, n);
+    if (r->on_bad == 0) {
+        w->err = e;
+        return -1;
+    }
+    if (grow((void **)&w->vbads, &w->vbcap, w->nvb + 1, sizeof(csv_err)) < 0) {
+        w->err.kind = E_NOMEM;
+        return -1;
+    }
+    w->vbads[w->nvb++] = e;
+    return 0;
+}
+
+static int
+wnomem(wstate *w)
+{
+    w->err.kind = E_NOMEM;
+    return -1;
+}
+
+/* Converts column ci over the chunk's rows.  Returns 0, -1 on error, or 2 when a
+ * value does not fit an inferred column's current type (the caller widens). */
+/* Fast loops for the common column types; anything unusual (a value that does not
+ * fit, a deferred float) makes them return -2 with the rows done so far kept, and
+ * the general loop below continues from there. */
+static int
+convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
+{
+    const int type = c->type;
+    int64_t n = c->n, nulls = c->nulls;
+    uint8_t *valid = c->valid;
+    size_t ri = *from;
+    int rc = 0;
+#define ROW_BEGIN                                                             \
+    for (; ri < r->nrows; ri++) {                                             \
+        const row_t *row = &r->rows[ri];                                      \
+        if (row->bad) continue;                                               \
+        field_t f = r->fields[row->first + (size_t)c->src];                   \
+        const char *s = r->buf + f.start;                                     \
+        size_t len = f.len & F_LEN;
+#define SET_VALID(v)                                                          \
+        if (v) valid[n >> 3] |= (uint8_t)(1u << (n & 7));                     \
+        else { valid[n >> 3] &= (uint8_t)~(1u << (n & 7)); nulls++; }         \
+        n++;                                                                  \
+    }
+    switch (type) {
+    case TS_INT64: {
+        int64_t *out = (int64_t *)c->vals;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (ts_parse_int64(s, len, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+        }
+        else out[n] = 0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_FLOAT64: {
+        double *out = (double *)c->vals;
+        const int special = !c->infer;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (ts_parse_float(s, len, special, &out[n]) != TS_NUM_OK) { rc = -2; break; }
+        }
+        else out[n] = 0.0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_DATE: {
+        int32_t *out = (int32_t *)c->vals;
+        ROW_BEGIN
+        int ok = !bset_has(&r->na, s, len);
+        if (ok) {
+            if (!ts_parse_iso_date(s, len, &out[n])) { rc = -2; break; }
+        }
+        else out[n] = 0;
+        SET_VALID(ok)
+        break;
+    }
+    case TS_CATEGORY: {
+        int32_t *out = (int32_t *)c->vals;
+        const int lists = c->infer && r->infer_lists;
+        ROW_BEGIN
+        int ok = !(bset_has(&r->na, s, len) && (f.len & F_QUOTED) == 0);
+        if (ok) {
+            if (f.len & F_ESC) { rc = -2; break; }
+            if (lists && memchr(s, r->list_sep, len) != NULL) { rc = -2; break; }
+            int64_t code = sdict_intern(&c->dict, s, len);
+            if (code < 0) { rc = -2; break; }
+            out[n] = (int32_t)code;
+        }
+        else out[n] = -1;
+        SET_VALID(ok)
+        break;
+    }
+    default:
+        rc = -2;
+        break;
+    }
+#undef ROW_BEGIN
+#undef SET_VALID
+    c->n = n;
+    c->nulls = nulls;
+    *from = ri;
+    return rc;
+}
+
+static int
+convert(reader *r, wstate *w, int ci)
+{
+    colbuf *c = &r->cols[ci];
+    const int type = c->type;
+    const int special = !c->infer;
+    size_t ri0 = 0;
+    if (convert_fast(r, w, c, &ri0) == 0) return 0;
+    for (size_t ri = ri0; ri < r->nrows; ri++) {
+        row_t *row = &r->rows[ri];
+        if (row->bad) continue;
+        field_t f = r->fields[row->first + (size_t)c->src];
+        const char *s = r->buf + f.start;
+        size_t len = f.len & F_LEN;
+        int quoted = (f.len & F_QUOTED) != 0;
+        int64_t i = c->n;
+        int text = type == TS_CATEGORY || type == TS_STRING || type == TS_LIST;
+        int isnull = bset_has(&r->na, s, len) && !(text && quoted);
+        int ok = 1;
+        if (type == ST_NONE) {
+            isnull = 1;
+        }
+        else if (!isnull) {
+            switch (type) {
+            case TS_BOOL:
+                if (bset_has(&r->tru, s, len)) c->vals[i] = 1;
+                else if (bset_has(&r->fal, s, len)) c->vals[i] = 0;
+                else {
+                    if (c->infer) return 2;
+                    if (bad_value(r, w, c, row, E_VALUE, "bool", s, len) < 0) return -1;
+                    ok = 0;
+                }
+                break;
+            case TS_INT32: case TS_INT64: {
+                int64_t v = 0;
+                int k = ts_parse_int64(s, len, &v);
+                if (k == TS_NUM_OK && type == TS_INT32 && (v < INT32_MIN || v > INT32_MAX)) k = TS_NUM_OVERFLOW;
+                if (k != TS_NUM_OK) {
+                    if (c->infer) return 2;
+                    if (bad_value(r, w, c, row, k == TS_NUM_OVERFLOW ? E_OVERFLOW : E_VALUE,
+                                  ts_type_names[type], s, len) < 0) return -1;
+                    ok = 0;
+                }
+                else if (type == TS_INT32) ((int32_t *)c->vals)[i] = (int32_t)v;
+                else ((int64_t *)c->vals)[i] = v;
+                break;
+            }
+            case TS_FLOAT64: {
+                double v = 0.0;
+                int k = ts_parse_float(s, len, special, &v);
+                if (k == TS_NUM_BAD) {
+                    if (c->infer) return 2;
+                    if (bad_value(r, w, c, row, E_VALUE, "float64", s, len) < 0) return -1;
+                    ok = 0;
+                    break;
+                }
+                if (k == TS_NUM_SLOW) {
+                    if (grow((void **)&w->defer, &w->dfcap, w->ndefer + 1, sizeof(deferred)) < 0) return wnomem(w);
+                    deferred d = {ci, i, f.start, (uint32_t)len};
+                    w->defer[w->ndefer++] = d;
+                }
+                ((double *)c->vals)[i] = v;
+                break;
+            }
+            case TS_DATE: {
+                int32_t v = 0;
+                if (!ts_parse_iso_date(s, len, &v) &&
+                    !(r->date_fmt != NULL && ts_parse_date_format(s, len, r->date_fmt, &v))) {
+                    if (c->infer) return 2;
+                    if (bad_value(r, w, c, row, E_VALUE, r->date_fmt ? "a date (YYYY-MM-DD or date_format)" : "a date (YYYY-MM-DD)", s, len) < 0) return -1;
+                    ok = 0;
+                }
+                ((int32_t *)c->vals)[i] = v;
+                break;
+            }
+            case TS_CATEGORY: {
+                size_t n;
+                const char *t = field_text(r, w, f, &n);
+                if (t == NULL) return wnomem(w);
+                if (c->infer && r->infer_lists && memchr(t, r->list_sep, n) != NULL) return 2;
+                int64_t code = sdict_intern(&c->dict, t, n);
+                if (code < 0) {
+                    csv_err e = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
+                                 "more than 2**31-1 categories or category bytes", {0}, 0, 0};
+                    w->err = e;
+                    return -1;
+                }
+                ((int32_t *)c->vals)[i] = (int32_t)code;
+                break;
+            }
+            case TS_STRING: {
+                size_t n;
+                const char *t = field_text(r, w, f, &n);
+                if (t == NULL) return wnomem(w);
+                if (c->dlen + n > INT32_MAX) {
+                    csv_err e = {E_TOOBIG, row->line, c->src, 0, 0, "string column holds more than 2**31-1 bytes", {0}, 0, 0};
+                    w->err = e;
+                    return -1;
+                }
+                if (grow((void **)&c->data, &c->dcap, c->dlen + n + 1, 1) < 0) return wnomem(w);
+                memcpy(c->data + c->dlen, t, n);
+                c->dlen += n;
+                break;
+            }
+            case TS_LIST: {
+                size_t n;
+                const char *t = field_text(r, w, f, &n);
+                if (t == NULL) return wnomem(w);
+                if (n > 0) {
+                    const char *q = t, *e = t + n;
+                    for (;;) {
+                        const char *x = memchr(q, r->list_sep, (size_t)(e - q));
+                        if (x == NULL) x = e;
+                        int64_t code = sdict_intern(&c->dict, q, (size_t)(x - q));
+                        if (code < 0) {
+                            csv_err er = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
+                                          "more than 2**31-1 categories or category bytes", {0}, 0, 0};
+                            w->err = er;
+                            return -1;
+                        }
+                        if (c->dlen / 4 + 1 > INT32_MAX) {
+                            csv_err er = {E_TOOBIG, row->line, c->src, 0, 0, "list column holds more than 2**31-1 items", {0}, 0, 0};
+                            w->err = er;
+                            return -1;
+                        }
+                        if (grow((void **)&c->data, &c->dcap, c->dlen + 4, 1) < 0) return wnomem(w);
+                        int32_t cc = (int32_t)code;
+                        memcpy(c->data + c->dlen, &cc, 4);
+                        c->dlen += 4;
+                        if (x == e) break;
+                        q = x + 1;
+                    }
+                }
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        if (isnull || !ok) {
+            size_t isz = col_itemsize(type);
+            if (isz) memset(c->vals + (size_t)i * isz, type == TS_CATEGORY ? 0xff : 0, isz);
+            c->nulls++;
+        }
+        if (c->type != ST_NONE) col_bit(c, i, !(isnull || !ok));
+        else col_bit(c, i, 0);
+        if (type == TS_STRING) c->offs[i + 1] = (int32_t)c->dlen;
+        else if (type == TS_LIST) c->offs[i + 1] = (int32_t)(c->dlen / 4);
+        c->n++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* inference                                                                 */
+
+static int
+fits(reader *r, int st, const char *s, size_t n)
+{
+    int64_t iv;
+    double dv;
+    int32_t dt;
+    switch (st) {
+    case TS_BOOL: return bset_has(&r->tru, s, n) || bset_has(&r->fal, s, n);
+    case TS_INT64: return ts_parse_int64(s, n, &iv) == TS_NUM_OK;
+    case TS_FLOAT64: return ts_parse_float(s, n, 0, &dv) != TS_NUM_BAD;
+    case TS_DATE:
+        return ts_parse_iso_date(s, n, &dt) || (r->date_fmt && ts_parse_date_format(s, n, r->date_fmt, &dt));
+    default: return 0;
+    }
+}
+
+static int
+classify(reader *r, const char *s, size_t n)
+{
+    int64_t iv;
+    double dv;
+    int32_t dt;
+    if (r->infer_lists && memchr(s, r->list_sep, n) != NULL) return TS_LIST;
+    if (bset_has(&r->tru, s, n) || bset_has(&r->fal, s, n)) return TS_BOOL;
+    int k = ts_parse_int64(s, n, &iv);
+    if (k == TS_NUM_OK) return TS_INT64;
+    if (k == TS_NUM_OVERFLOW) return TS_FLOAT64;
+    if (ts_parse_float(s, n, 0, &dv) != TS_NUM_BAD) return TS_FLOAT64;
+    if (ts_parse_iso_date(s, n, &dt) || (r->date_fmt && ts_parse_date_format(s, n, r->date_fmt, &dt))) return TS_DATE;
+    return TS_CATEGORY;
+}
+
+static int
+join(int a, int b)
+{
+    if (a == ST_NONE) return b;
+    if (b == ST_NONE || a == b) return a;
+    if (a == TS_LIST || b == TS_LIST) return TS_LIST;
+    if ((a == TS_INT64 && b == TS_FLOAT64) || (a == TS_FLOAT64 && b == TS_INT64)) return TS_FLOAT64;
+    return TS_CATEGORY;
+}
+
+/* The type an inferred column needs for the chunk's values (joined with its
+ * current type). */
+static int
+infer_col(reader *r, colbuf *c)
+{
+    int st = c->type;
+    const int last = r->infer_lists ? TS_LIST : TS_CATEGORY;  /* nothing is wider */
+    for (size_t ri = 0; ri < r->nrows && st != last; ri++) {
+        row_t *row = &r->rows[ri];
+        if (row->bad) continue;
+        field_t f = r->fields[row->first + (size_t)c->src];
+        const char *s = r->buf + f.start;
+        size_t len = f.len & F_LEN;
+        if (bset_has(&r->na, s, len)) continue;
+        if (st != ST_NONE && fits(r, st, s, len)) continue;
+        st = join(st, classify(r, s, len));
+    }
+    return st;
+}
+
+/* Widens column c to type st: in place from all-null or int64 -> float64.
+ * Returns 0, 1 when the file must be re-read (c->restart set), -1 out of memory. */
+static int
+widen(reader *r, colbuf *c, int st)
+{
+    if (st == c->type) return 0;
+    if (c->type == ST_NONE || (c->type == TS_INT64 && st == TS_FLOAT64)) {
+        if (col_set_type(c, st) < 0 || col_reserve(c, r->nrows) < 0) return -1;
+        return 0;
+    }
+    c->restart = 1;
+    c->restart_type = st;
+    return 1;
+}
+
+/* Types the still all-null inferred columns from the chunk (other inferred
+ * columns convert optimistically and widen on the first value that does not fit).
+ * Returns 0, 1 when a restart is needed, -1 out of memory. */
+static int
+infer(reader *r)
+{
+    int need_restart = 0;
+    for (int ci = 0; ci < r->ncb; ci++) {
+        colbuf *c = &r->cols[ci];
+        if (!c->infer || c->type != ST_NONE) continue;
+        int k = widen(r, c, infer_col(r, c));
+        if (k < 0) return -1;
+        need_restart |= k;
+    }
+    return need_restart;
+}
+
+/* ------------------------------------------------------------------------ */
+/* a chunk                                                                   */
+
+static void
+physical_line(reader *r, row_t *row, size_t off, int64_t *line)
+{
+    int64_t l = row->line;
+    for (size_t i = row->start; i < off; i++) {
+        char ch = r->buf[i];
+        if (ch == '\n') l++;
+        else if (ch == '\r' && !(i + 1 < r->len && r->buf[i + 1] == '\n')) l++;
+    }
+    *line = l;
+}
+
+static int
+check_utf8(reader *r)
+{
+    size_t from = r->rows[0].start, to = r->rows[r->nrows - 1].end;
+    size_t ri = 0;
+    while (from < to) {
+        int64_t bad = utf8_invalid_at((const uint8_t *)r->buf + from, to - from);
+        if (bad < 0) return 0;
+        size_t off = from + (size_t)bad;
+        while (ri + 1 < r->nrows && r->rows[ri + 1].start <= off) ri++;
+        row_t *row = &r->rows[ri];
+        int col = 0;
+        for (uint32_t j = 0; j < row->nf; j++) {
+            if (r->fields[row->first + j].start <= off) col = (int)j;
+        }
+        csv_err e = {E_UTF8, 0, col, r->base + (int64_t)off, 0, NULL, {0}, 0, 0};
+        physical_line(r, row, off, &e.line);
+        if (report(r, row, &e) < 0) return -1;
+        from = row->end;
+    }
+    return 0;
+}
+
+static void
+save_cols(reader *r)
+{
+    for (int ci = 0; ci < r->ncb; ci++) {
+        colbuf *c = &r->cols[ci];
+        c->save_n = c->n;
+        c->save_nulls = c->nulls;
+        c->save_dlen = c->dlen;
+    }
+}
+
+/* Undoes column ci's rows of this chunk, with its deferred floats. */
+static void
+rollback_col(reader *r, wstate *w, int ci)
+{
+    colbuf *c = &r->cols[ci];
+    size_t k = 0;
+    for (size_t i = 0; i < w->ndefer; i++) {
+        if (w->defer[i].ci != ci) w->defer[k++] = w->defer[i];
+    }
+    w->ndefer = k;
+    c->n = c->save_n;
+    c->nulls = c->save_nulls;
+    c->dlen = c->save_dlen;
+}
+
+static void
+rollback_cols(reader *r)
+{
+    for (int ci = 0; ci < r->ncb; ci++) {
+        colbuf *c = &r->cols[ci];
+        c->n = c->save_n;
+        c->nulls = c->save_nulls;
+        c->dlen = c->save_dlen;
+    }
+    r->ws[0].ndefer = r->ws[1].ndefer = 0;
+}
+
+/* Converts one column over the chunk, widening an inferred column as needed.
+ * 0, 1 (restart), -1 (w->err set). */
+static int
+convert_column(reader *r, wstate *w, int ci)
+{
+    for (;;) {
+        int rc = convert(r, w, ci);
+        if (rc <= 0) return rc;
+        /* an inferred column met a value of a wider type */
+        colbuf *c = &r->cols[ci];
+        rollback_col(r, w, ci);
+        int st = infer_col(r, c);
+        if (st == c->type) st = r->infer_lists ? TS_LIST : TS_CATEGORY;  /* cannot happen; never loop */
+        int k = widen(r, c, st);
+        if (k < 0) return wnomem(w);
+        if (k > 0) return 1;
+    }
+}
+
+/* ---- two-thread conversion: columns are handed out one at a time ---------- */
+
+static int
+err_before(const csv_err *a, const csv_err *b)
+{
+    return a->line < b->line || (a->line == b->line && a->col < b->col);
+}
+
+enum { JOB_CONVERT = 0, JOB_TOKENIZE };
+
+typedef struct {
+    reader *r;
+    PyThread_type_lock go, done, mtx;
+    int next, stop, quit, started;
+    int job, rc1;
+    reader tk;            /* the worker's tokenizer state (own fields/rows/bads) */
+} pool;
+
+/* Next column to convert, or -1 when all are taken or a thread failed. */
+static int
+pool_take(pool *pl)
+{
+    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    int ci = (pl->stop || pl->next >= pl->r->ncb) ? -1 : pl->next++;
+    PyThread_release_lock(pl->mtx);
+    return ci;
+}
+
+/* Converts the columns handed out.  A value error does not stop the other
+ * columns, so that the error reported is the first in the file: w->err keeps the
+ * earliest.  A restart or out-of-memory stops everything. */
+static int
+run_columns(pool *pl, wstate *w)
+{
+    int ci, failed = 0;
+    csv_err first;
+    while ((ci = pool_take(pl)) >= 0) {
+        int rc = convert_column(pl->r, w, ci);
+        if (rc < 0 && w->err.kind != E_NOMEM && w->err.kind != E_TOOBIG) {
+            if (!failed || err_before(&w->err, &first)) first = w->err;
+            failed = 1;
+            continue;
+        }
+        if (rc != 0) {
+            PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+            pl->stop = 1;
+            PyThread_release_lock(pl->mtx);
+            return rc;
+        }
+    }
+    if (failed) {
+        w->err = first;
+        return -1;
+    }
+    return 0;
+}
+
+/* The worker: converts columns whenever `go` is released; never touches Python. */
+static void
+worker_main(void *arg)
+{
+    pool *pl = arg;
+    for (;;) {
+        PyThread_acquire_lock(pl->go, WAIT_LOCK);
+        if (pl->quit) break;
+        if (pl->job == JOB_TOKENIZE) pl->rc1 = tokenize(&pl->tk, (size_t)-1);
+        else pl->rc1 = run_columns(pl, &pl->r->ws[1]);
+        PyThread_release_lock(pl->done);
+    }
+    PyThread_release_lock(pl->done);
+}
+
+/* Starts the worker (best effort: on failure conversion stays single-threaded). */
+static void
+pool_start(pool *pl, reader *r)
+{
+    memset(pl, 0, sizeof(*pl));
+    pl->r = r;
+    if (r->nthreads < 2 || r->ncb < 2) return;
+    pl->go = PyThread_allocate_lock();
+    pl->done = PyThread_allocate_lock();
+    pl->mtx = PyThread_allocate_lock();
+    if (pl->go == NULL || pl->done == NULL || pl->mtx == NULL) return;
+    PyThread_acquire_lock(pl->go, WAIT_LOCK);
+    PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    if (PyThread_start_new_thread(worker_main, pl) == PYTHREAD_INVALID_THREAD_ID) return;
+    pl->started = 1;
+}
+
+/* Stops the worker and waits until it has left (it owns nothing). */
+static void
+pool_stop(pool *pl)
+{
+    if (pl->started) {
+        pl->quit = 1;
+        PyThread_release_lock(pl->go);
+        PyThread_acquire_lock(pl->done, WAIT_LOCK);
+        pl->started = 0;
+    }
+    PyMem_RawFree(pl->tk.fields);
+    PyMem_RawFree(pl->tk.rows);
+    PyMem_RawFree(pl->tk.bads);
+    pl->tk.fields = NULL;
+    pl->tk.rows = NULL;
+    pl->tk.bads = NULL;
+    if (pl->go) PyThread_free_lock(pl->go);
+    if (pl->done) PyThread_free_lock(pl->done);
+    if (pl->mtx) PyThread_free_lock(pl->mtx);
+    pl->go = pl->done = pl->mtx = NULL;
+}
+
+
+static int
+bad_cmp(const void *x, const void *y)
+{
+    const csv_err *a = x, *b = y;
+    return err_before(a, b) ? -1 : err_before(b, a) ? 1 : 0;
+}
+
+/* One conversion pass over all columns (both threads).  0, 1 restart, -1 error. */
+static int
+convert_all(reader *r, pool *pl)
+{
+    wstate *w0 = &r->ws[0], *w1 = &r->ws[1];
+    w0->nvb = w1->nvb = 0;
+    w0->err.kind = w1->err.kind = E_NONE;
+    pl->next = 0;
+    pl->stop = 0;
+    pl->rc1 = 0;
+    pl->job = JOB_CONVERT;
+    if (pl->mtx == NULL) {
+        /* single-threaded; as run_columns, the earliest value error wins */
+        int failed = 0;
+        for (int ci = 0; ci < r->ncb; ci++) {
+            int rc = convert_column(r, w0, ci);
+            if (rc < 0 && w0->err.kind != E_NOMEM && w0->err.kind != E_TOOBIG) {
+                if (!failed || err_before(&w0->err, &r->err)) r->err = w0->err;
+                failed = 1;
+                continue;
+            }
+            if (rc < 0) r->err = w0->err;
+            if (rc != 0) return rc;
+        }
+        return failed ? -1 : 0;
+    }
+    if (pl->started) PyThread_release_lock(pl->go);
+    int rc0 = run_columns(pl, w0);
+    int rc1 = 0;
+    if (pl->started) {
+        PyThread_acquire_lock(pl->done, WAIT_LOCK);
+        rc1 = pl->rc1;
+    }
+    if (rc0 < 0 || rc1 < 0) {
+        /* report the error that comes first in the file */
+        if (rc0 < 0 && rc1 < 0) r->err = err_before(&w1->err, &w0->err) ? w1->err : w0->err;
+        else r->err = rc0 < 0 ? w0->err : w1->err;
+        return -1;
+    }
+    return rc0 > 0 || rc1 > 0 ? 1 : 0;
+}
+
+/* Quote characters in s[0..n). */
+static size_t
+count_quotes(const char *s, size_t n, char quote)
+{
+    size_t k = 0, i = 0;
+#if TS_SWAR
+    const uint64_t pat = 0x0101010101010101ull * (uint8_t)quote;
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t y = w ^ pat;
+        /* high bit set exactly in the zero bytes of y */
+        uint64_t z = ~(((y & low7) + low7) | y | low7);
+        k += (size_t)__builtin_popcountll(z);
+    }
+#endif
+    for (; i < n; i++) k += s[i] == quote;
+    return k;
+}
+
+/* Step 1 on two threads when the worker runs: the worker tokenizes from a line
+ * break near the middle of the data that an even number of quotes precedes, while
+ * this thread tokenizes up to it.  The guess is kept only when this thread's rows
+ * end exactly there (then the second half started at a true row boundary, which is
+ * all the serial tokenizer would have done); otherwise, and when the worker met an
+ * error, the rest is tokenized serially.  0 or -1 (r->err set). */
+static int
+tokenize_split(reader *r, pool *pl, size_t min_bytes)
+{
+    size_t avail = r->len - r->pos;
+    if (!pl->started || avail < min_bytes || r->ncols < 0) return tokenize(r, (size_t)-1);
+    const char *b = r->buf;
+    size_t mid = r->pos + avail / 2, s = mid;
+    size_t quotes = r->has_quote ? count_quotes(b + r->pos, mid - r->pos, r->quote) : 0;
+    int found = 0;
+    for (int tries = 0; tries < 64 && s < r->len; tries++) {
+        const char *nl = memchr(b + s, '\n', r->len - s);
+        if (nl == NULL) break;
+        if (r->has_quote) quotes += count_quotes(b + s, (size_t)(nl - (b + s)), r->quote);
+        s = (size_t)(nl - b) + 1;
+        if ((quotes & 1) == 0) {
+            found = 1;
+            break;
+        }
+    }
+    if (!found || s >= r->len) return tokenize(r, (size_t)-1);
+
+    reader *t = &pl->tk;
+    field_t *tf = t->fields;
+    row_t *tr = t->rows;
+    csv_err *tb = t->bads;
+    size_t fcap = t->fcap, rcap = t->rcap, bcap = t->bcap;
+    *t = *r;
+    t->fields = tf;
+    t->fcap = fcap;
+    t->rows = tr;
+    t->rcap = rcap;
+    t->bads = tb;
+    t->bcap = bcap;
+    t->cols = NULL;
+    memset(t->ws, 0, sizeof(t->ws));
+    t->nfields = t->nrows = t->nbads = 0;
+    t->pos = s;
+    t->line = 0;
+    t->err.kind = E_NONE;
+    pl->job = JOB_TOKENIZE;
+    PyThread_release_lock(pl->go);
+    size_t len = r->len;
+    int eof = r->eof;
+    r->len = s;
+    r->eof = 0;
+    int rc0 = tokenize(r, (size_t)-1);
+    r->len = len;
+    r->eof = eof;
+    PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    if (rc0 < 0) return -1;
+    if (r->pos != s || pl->rc1 < 0) return tokenize(r, (size_t)-1);
+    /* append the worker's rows, fields and dropped rows, lines made absolute */
+    if (grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
+        grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||
+        grow((void **)&r->bads, &r->bcap, r->nbads + t->nbads, sizeof(csv_err)) < 0) {
+        return nomem(r);
+    }
+    if (t->nfields > 0) memcpy(r->fields + r->nfields, t->fields, t->nfields * sizeof(field_t));
+    for (size_t i = 0; i < t->nrows; i++) {
+        row_t row = t->rows[i];
+        row.first += r->nfields;
+        row.line += r->line;
+        r->rows[r->nrows + i] = row;
+    }
+    for (size_t i = 0; i < t->nbads; i++) {
+        csv_err e = t->bads[i];
+        e.line += r->line;
+        r->bads[r->nbads + i] = e;
+    }
+    r->nfields += t->nfields;
+    r->nrows += t->nrows;
+    r->nbads += t->nbads;
+    if (t->nbads) r->newbad = 1;
+    r->pos = t->pos;
+    r->line += t->line;
+    return 0;
+}
+
+/* Steps 2-4 for the tokenized rows.  0 ok, 1 restart, -1 error.  No GIL. */
+static int
+process_chunk(reader *r, pool *pl)
+{
+    if (check_utf8(r) < 0) {
+        /* strict: a value error in an earlier row of the chunk comes first */
+        csv_err ue = r->err;
+        size_t keep = 0;
+        while (keep < r->nrows && r->rows[keep].line < ue.line && r->rows[keep].end <= (size_t)(ue.a - r->base)) keep++;
+        if (ue.kind == E_UTF8 && keep > 0 && keep < r->nrows) {
+            r->nrows = keep;
+            if (process_chunk(r, pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &ue)) return -1;
+        }
+        r->err = ue;
+        return -1;
+    }
+    int k = infer(r);
+    if (k < 0) return nomem(r);
+    if (k > 0) return 1;
+    for (int ci = 0; ci < r->ncb; ci++) {
+        if (col_reserve(&r->cols[ci], r->nrows) < 0) return nomem(r);
+    }
+    save_cols(r);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = convert_all(r, pl);
+        if (rc != 0) return rc;
+        if (r->ws[0].nvb + r->ws[1].nvb == 0) return 0;
+        /* skip/warn: drop the rows with bad values and convert the chunk again */
+        size_t first_new = r->nbads;
+        for (int t = 0; t < 2; t++) {
+            wstate *w = &r->ws[t];
+            for (size_t i = 0; i < w->nvb; i++) {
+                row_t *row = &r->rows[w->vbads[i].ri];
+                if (row->bad) continue;
+                if (report(r, row, &w->vbads[i]) < 0) return -1;
+            }
+            w->nvb = 0;
+        }
+        qsort(r->bads + first_new, r->nbads - first_new, sizeof(csv_err), bad_cmp);
+        rollback_cols(r);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Python side: errors, input, finishing                                     */
+
+/* New reference: the message for an error or bad row. */
+static PyObject *
+err_message(reader *r, const csv_err *e, PyObject *path, PyObject *names)
+{
+    PyObject *what = NULL, *snip = NULL, *out = NULL;
+    if (e->snip_len > 0 || e->kind == E_VALUE || e->kind == E_OVERFLOW) {
+        snip = PyUnicode_DecodeUTF8(e->snip, e->snip_len, "backslashreplace");
+        if (snip == NULL) return NULL;
+    }
+    switch (e->kind) {
+    case E_NFIELDS:
+        what = PyUnicode_FromFormat("expected %lld fields, saw %lld", (long long)e->a, (long long)e->b);
+        break;
+    case E_QUOTE:
+        what = PyUnicode_FromString("unterminated quoted field (the quote opens on this line)");
+        break;
+    case E_AFTERQUOTE:
+        what = PyUnicode_FromFormat("expected a delimiter or a line end after the closing quote, got %R", snip);
+        break;
+    case E_VALUE:
+        what = PyUnicode_FromFormat("expected %s, got %R", e->expected, snip);
+        break;
+    case E_OVERFLOW:
+        what = PyUnicode_FromFormat("integer out of range for %s: %R", e->expected, snip);
+        break;
+    case E_UTF8:
+        what = PyUnicode_FromFormat("invalid UTF-8 at byte offset %lld", (long long)e->a);
+        break;
+    case E_FIELDSIZE:
+        what = PyUnicode_FromFormat("field longer than max_field_size (%lld bytes)", (long long)e->a);
+        break;
+    default:
+        what = PyUnicode_FromString(e->expected ? e->expected : "error");
+        break;
+    }
+    Py_XDECREF(snip);
+    if (what == NULL) return NULL;
+    if (names != NULL && e->col >= 0 && e->col < PyTuple_GET_SIZE(names)) {
+        out = PyUnicode_FromFormat("%U, line %lld, column %R: %U", path, (long long)e->line,
+                                   PyTuple_GET_ITEM(names, e->col), what);
+    }
+    else {
+        out = PyUnicode_FromFormat("%U, line %lld: %U", path, (long long)e->line, what);
+    }
+    Py_DECREF(what);
+    return out;
+}
+
+/* Raises error_class(message, path, line, column) for r->err; returns NULL. */
+static PyObject *
+raise_err(reader *r, PyObject *errcls, PyObject *path, PyObject *names)
+{
+    if (r->err.kind == E_NOMEM) return PyErr_NoMemory();
+    PyObject *msg = err_message(r, &r->err, path, names);
+    if (msg == NULL) return NULL;
+    PyObject *col = Py_None;
+    if (names != NULL && r->err.col >= 0 && r->err.col < PyTuple_GET_SIZE(names)) {
+        col = PyTuple_GET_ITEM(names, r->err.col);
+    }
+    PyObject *exc = PyObject_CallFunction(errcls, "OOLO", msg, path, (long long)r->err.line, col);
+    Py_DECREF(msg);
+    if (exc == NULL) return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* Reads once into the buffer (compacting first).  0 or -1 with an exception. */
+static int
+fill(reader *r)
+{
+    if (r->pos > 0) {
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->base += (int64_t)r->pos;
+        r->len -= r->pos;
+        r->pos = 0;
+    }
+    if (r->cap - r->len < r->chunk / 2) {
+        size_t nc = r->len + r->chunk;
+        if (nc < r->cap * 2) nc = r->cap * 2;
+        if (nc > (size_t)UINT32_MAX - 16) {
+            if (r->len + 1 > (size_t)UINT32_MAX - 16) {
+                PyErr_SetString(PyExc_ValueError, "a CSV row longer than 4 GiB");
+                return -1;
+            }
+            nc = (size_t)UINT32_MAX - 16;
+        }
+        char *q = PyMem_RawRealloc(r->buf, nc + SLACK);
+        if (q == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        r->buf = q;
+        r->cap = nc;
+    }
+    PyObject *mv = PyMemoryView_FromMemory(r->buf + r->len, (Py_ssize_t)(r->cap - r->len), PyBUF_WRITE);
+    if (mv == NULL) return -1;
+    PyObject *res = PyObject_CallOneArg(r->readinto, mv);
+    PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
+    Py_DECREF(mv);
+    if (res == NULL) {
+        Py_XDECREF(rel);
+        return -1;
+    }
+    if (rel == NULL) {
+        Py_DECREF(res);
+        return -1;
+    }
+    Py_DECREF(rel);
+    Py_ssize_t got = PyLong_AsSsize_t(res);
+    Py_DECREF(res);
+    if (got == -1 && PyErr_Occurred()) return -1;
+    if (got < 0 || (size_t)got > r->cap - r->len) {
+        PyErr_SetString(PyExc_ValueError, "readinto returned an invalid byte count");
+        return -1;
+    }
+    if (got == 0) r->eof = 1;
+    r->len += (size_t)got;
+    return 0;
+}
+
+typedef struct {
+    const char *s;
+    uint32_t len;
+    int32_t code;
+} label_ref;
+
+static int
+label_cmp(const void *a, const void *b)
+{
+    const label_ref *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    if (c) return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Sorts the dictionary (UTF-8 byte order = code point order, as Python sorts str),
+ * drops labels no row uses and rewrites the n codes.  New reference to the
+ * dictionary column, or NULL. */
+static ts_column *
+finish_dict(sdict *d, int32_t *codes, size_t n)
+{
+    size_t k = d->count;
+    label_ref *refs = PyMem_RawMalloc((k ? k : 1) * sizeof(label_ref));
+    int32_t *remap = PyMem_RawMalloc((k ? k : 1) * sizeof(int32_t));
+    uint8_t *used = PyMem_RawCalloc(k ? k : 1, 1);
+    int32_t *offs = NULL;
+    char *bytes = NULL;
+    ts_column *dict = NULL;
+    if (refs == NULL || remap == NULL || used == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n; i++) {
+        if (codes[i] >= 0) used[codes[i]] = 1;
+    }
+    Py_END_ALLOW_THREADS
+    size_t m = 0, nbytes = 0;
+    for (size_t c = 0; c < k; c++) {
+        if (!used[c]) continue;
+        refs[m].s = d->bytes + d->off[c];
+        refs[m].len = d->len[c];
+        refs[m].code = (int32_t)c;
+        nbytes += d->len[c];
+        m++;
+    }
+    qsort(refs, m, sizeof(label_ref), label_cmp);
+    offs = PyMem_RawMalloc((m + 1) * sizeof(int32_t));
+    bytes = PyMem_RawMalloc(nbytes ? nbytes : 1);
+    if (offs == NULL || bytes == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    offs[0] = 0;
+    size_t pos = 0;
+    for (size_t j = 0; j < m; j++) {
+        memcpy(bytes + pos, refs[j].s, refs[j].len);
+        pos += refs[j].len;
+        offs[j + 1] = (int32_t)pos;
+        remap[refs[j].code] = (int32_t)j;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n; i++) {
+        if (codes[i] >= 0) codes[i] = remap[codes[i]];
+    }
+    Py_END_ALLOW_THREADS
+    dict = ts_column_alloc(TS_STRING);
+    if (dict == NULL) goto done;
+    dict->length = (Py_ssize_t)m;
+    {
+        int r1 = ts_buffer_adopt(&dict->values, bytes);
+        bytes = NULL;
+        int r2 = ts_buffer_adopt(&dict->offsets, offs);
+        offs = NULL;
+        if (r1 < 0 || r2 < 0) {
+            Py_CLEAR(dict);
+            goto done;
+        }
+    }
+    dict = ts_column_finish(dict);
+done:
+    PyMem_RawFree(refs);
+    PyMem_RawFree(remap);
+    PyMem_RawFree(used);
+    PyMem_RawFree(offs);
+    PyMem_RawFree(bytes);
+    return dict;
+}
+
+/* Shrinks a raw block to nbytes (>= 1). */
+static void *
+shrink(void *p, size_t nbytes)
+{
+    void *q = PyMem_RawRealloc(p, nbytes ? nbytes : 1);
+    return q ? q : p;
+}
+
+/* New reference: the finished column; the colbuf's buffers pass to it. */
+static ts_column *
+finish_column(colbuf *c)
+{
+    if (c->type == ST_NONE) {
+        if (col_set_type(c, TS_CATEGORY) < 0) return (ts_column *)PyErr_NoMemory();
+    }
+    if (col_reserve(c, 0) < 0) return (ts_column *)PyErr_NoMemory();
+    ts_column *col = ts_column_alloc((ts_type)c->type);
+    if (col == NULL) return NULL;
+    size_t n = (size_t)c->n;
+    col->length = (Py_ssize_t)n;
+    col->null_count = c->nulls;
+    if (c->nulls > 0) {
+        void *v = shrink(c->valid, (n + 7) / 8);
+        c->valid = NULL;
+        if (ts_buffer_adopt(&col->validity, v) < 0) goto error;
+    }
+    if (c->type == TS_CATEGORY || c->type == TS_LIST) {
+        int32_t *codes = (int32_t *)(c->type == TS_CATEGORY ? c->vals : c->data);
+        size_t ncodes = c->type == TS_CATEGORY ? n : c->dlen / 4;
+        col->dictionary = finish_dict(&c->dict, codes, codes ? ncodes : 0);
+        if (col->dictionary == NULL) goto error;
+    }
+    size_t isz = col_itemsize(c->type);
+    if (isz) {
+        void *v = shrink(c->vals, n * isz);
+        c->vals = NULL;
+        if (ts_buffer_adopt(&col->values, v) < 0) goto error;
+    }
+    else {
+        void *v = shrink(c->data, c->dlen);
+        c->data = NULL;
+        if (ts_buffer_adopt(&col->values, v) < 0) goto error;
+        void *o = shrink(c->offs, (n + 1) * sizeof(int32_t));
+        c->offs = NULL;
+        if (ts_buffer_adopt(&col->offsets, o) < 0) goto error;
+    }
+    return ts_column_finish(col);
+error:
+    Py_DECREF(col);
+    return NULL;
+}
+
+static int
+bset_init(bset *b, PyObject *tuple, const char *what)
+{
+    if (!PyTuple_Check(tuple)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a tuple of bytes", what);
+        return -1;
+    }
+    Py_ssize_t k = PyTuple_GET_SIZE(tuple);
+    b->count = k;
+    b->s = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(char *));
+    b->n = PyMem_RawMalloc((size_t)(k ? k : 1) * sizeof(size_t));
+    if (b->s == NULL || b->n == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *o = PyTuple_GET_ITEM(tuple, i);
+        if (!PyBytes_Check(o)) {
+            PyErr_Format(PyExc_TypeError, "%s must be a tuple of bytes", what);
+            return -1;
+        }
+        b->s[i] = PyBytes_AS_STRING(o);
+        b->n[i] = (size_t)PyBytes_GET_SIZE(o);
+        if (b->n[i] < 64) b->lenmask |= (uint64_t)1 << b->n[i];
+    }
+    return 0;
+}
+
+static void
+reader_free(reader *r)
+{
+    PyMem_RawFree(r->buf);
+    PyMem_RawFree(r->fields);
+    PyMem_RawFree(r->rows);
+    for (int t = 0; t < 2; t++) {
+        PyMem_RawFree(r->ws[t].defer);
+        PyMem_RawFree(r->ws[t].vbads);
+        PyMem_RawFree(r->ws[t].scratch);
+    }
+    PyMem_RawFree(r->bads);
+    PyMem_RawFree(r->na.s);
+    PyMem_RawFree(r->na.n);
+    PyMem_RawFree(r->tru.s);
+    PyMem_RawFree(r->tru.n);
+    PyMem_RawFree(r->fal.s);
+    PyMem_RawFree(r->fal.n);
+    if (r->cols) {
+        for (int i = 0; i < r->ncb; i++) colbuf_free(&r->cols[i]);
+        PyMem_RawFree(r->cols);
+    }
+}
+
+/* Converts the deferred hard floats with the GIL held.  0 or -1. */
+static int
+finish_deferred(reader *r)
+{
+    wstate *w0 = &r->ws[0];
+    for (int t = 0; t < 2; t++) {
+        wstate *w = &r->ws[t];
+        for (size_t i = 0; i < w->ndefer; i++) {
+            deferred *d = &w->defer[i];
+            if (grow((void **)&w0->scratch, &w0->scap, (size_t)d->len + 1, 1) < 0) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            memcpy(w0->scratch, r->buf + d->start, d->len);
+            w0->scratch[d->len] = '\0';
+            double v = PyOS_string_to_double(w0->scratch, NULL, NULL);
+            if (v == -1.0 && PyErr_Occurred()) return -1;
+            ((double *)r->cols[d->ci].vals)[d->idx] = v;
+        }
+        w->ndefer = 0;
+    }
+    return 0;
+}
+
+/* Appends the recorded bad rows to `warnings` as (line, message) and clears them. */
+static int
+flush_bads(reader *r, PyObject *warnings, PyObject *path, PyObject *names)
+{
+    for (size_t i = 0; i < r->nbads && warnings != NULL; i++) {
+        PyObject *msg = err_message(r, &r->bads[i], path, names);
+        if (msg == NULL) return -1;
+        PyObject *item = Py_BuildValue("(LN)", (long long)r->bads[i].line, msg);
+        if (item == NULL || PyList_Append(warnings, item) < 0) {
+            Py_XDECREF(item);
+            return -1;
+        }
+        Py_DECREF(item);
+    }
+    r->nbads = 0;
+    return 0;
+}
+
+/* _csv_read(readinto, path, error_class, delimiter, quotechar, header, names, usecols,
+ *           schema, na_values, true_values, false_values, date_format, list_sep,
+ *           max_field_size, on_bad, chunk_size)
+ *           [, size_hint, nthreads, infer_lists, hints]
+ * -> (table, warnings, None) or (None, None, ((name, wider type), ...)) when the
+ * read must start again with those inferred columns starting at the wider type
+ * (passed back in `hints`, a dict name -> type of inferred columns). */
+static PyObject *
+csv_read(PyObject *module, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"readinto", "path", "error_class", "delimiter", "quotechar", "header",
+                             "names", "usecols", "schema", "na_values", "true_values", "false_values",
+                             "date_format", "list_sep", "max_field_size", "on_bad", "chunk_size", "size_hint", "nthreads", "infer_lists", "hints", NULL};
+    PyObject *readinto, *path, *errcls, *names_in, *usecols, *schema, *na_t, *tru_t, *fal_t;
+    PyObject *hints = Py_None;
+    const char *delim, *quote, *date_fmt, *list_sep;
+    Py_ssize_t delim_len, quote_len, sep_len, max_field, chunk, size_hint = -1;
+    int header, on_bad, nthreads = 1, infer_lists = 0;
+    pool pl;
+    memset(&pl, 0, sizeof(pl));
+    reader rd;
+    reader *r = &rd;
+    memset(r, 0, sizeof(*r));
+    PyObject *names = NULL, *sel_names = NULL, *columns = NULL, *table = NULL, *warnings = NULL;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOy#y#pOOOOOOzy#nin|nipO:_csv_read", kwlist,
+                                     &readinto, &path, &errcls, &delim, &delim_len, &quote, &quote_len,
+                                     &header, &names_in, &usecols, &schema, &na_t, &tru_t, &fal_t,
+                                     &date_fmt, &list_sep, &sep_len, &max_field, &on_bad, &chunk, &size_hint, &nthreads, &infer_lists, &hints)) {
+        return NULL;
+    }
+    if (delim_len != 1 || quote_len > 1 || sep_len != 1 || max_field < 1 || max_field > (Py_ssize_t)F_LEN ||
+        chunk < 16 || on_bad < 0 || on_bad > 2) {
+        PyErr_SetString(PyExc_ValueError, "_csv_read: invalid options");
+        return NULL;
+    }
+    r->delim = delim[0];
+    r->has_quote = quote_len == 1;
+    r->quote = r->has_quote ? quote[0] : '\0';
+    if (r->has_quote && r->quote == r->delim) {
+        PyErr_SetString(PyExc_ValueError, "delimiter and quotechar must differ");
+        return NULL;
+    }
+    r->list_sep = list_sep[0];
+    r->max_field = (size_t)max_field;
+    r->on_bad = on_bad;
+    r->date_fmt = date_fmt;
+    r->readinto = readinto;
+    r->chunk = (size_t)chunk;
+    r->nthreads = nthreads;
+    r->infer_lists = infer_lists;
+    r->ncols = -1;
+    r->line = 1;
+    r->special[(uint8_t)r->delim] = 1;
+    r->special['\n'] = 1;
+    r->special['\r'] = 1;
+    if (bset_init(&r->na, na_t, "na_values") < 0 || bset_init(&r->tru, tru_t, "true_values") < 0 ||
+        bset_init(&r->fal, fal_t, "false_values") < 0) {
+        goto error;
+    }
+    if (on_bad == 2 && (warnings = PyList_New(0)) == NULL) goto error;
+
+    /* the first row: header or width */
+    while (r->nrows == 0) {
+        if (r->eof) break;
+        if (fill(r) < 0) goto error;
+        if (r->base == 0 && r->pos == 0 && r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
+            r->pos = 3;
+        }
+        else if (r->base == 0 && r->pos == 0 && r->len < 3 && !r->eof) {
+            continue;
+        }
+        if (tokenize(r, 1) < 0) {
+            raise_err(r, errcls, path, NULL);
+            goto error;
+        }
+    }
+    if (r->nrows == 0) {
+        csv_err e = {E_TOOBIG, 1, -1, 0, 0, "empty file: expected a header row", {0}, 0, 0};
+        r->err = e;
+        raise_err(r, errcls, path, NULL);
+        goto error;
+    }
+    int ncols = r->ncols;
+    if (header) {
+        row_t *row = &r->rows[0];
+        int64_t bad = utf8_invalid_at((const uint8_t *)r->buf + row->start, row->end - row->start);
+        if (bad >= 0) {
+            csv_err e = {E_UTF8, 0, -1, r->base + (int64_t)row->start + bad, 0, NULL, {0}, 0, 0};
+            physical_line(r, row, row->start + (size_t)bad, &e.line);
+            r->err = e;
+            raise_err(r, errcls, path, NULL);
+            goto error;
+        }
+        names = PyTuple_New(ncols);
+        if (names == NULL) goto error;
+        for (int j = 0; j < ncols; j++) {
+            size_t n;
+            const char *t = field_text(r, &r->ws[0], r->fields[row->first + (size_t)j], &n);
+            if (t == NULL) {
+                PyErr_NoMemory();
+                goto error;
+            }
+            PyObject *u = PyUnicode_DecodeUTF8(t, (Py_ssize_t)n, "strict");
+            if (u == NULL) goto error;
+            PyTuple_SET_ITEM(names, j, u);
+        }
+        r->nfields = r->nrows = 0;
+    }
+    else {
+        if (names_in != Py_None) {
+            if (!PyTuple_Check(names_in)) {
+                PyErr_SetString(PyExc_TypeError, "names must be a tuple");
+                goto error;
+            }
+            if (PyTuple_GET_SIZE(names_in) != ncols) {
+                csv_err e = {E_NFIELDS, 1, -1, PyTuple_GET_SIZE(names_in), ncols, NULL, {0}, 0, 0};
+                r->err = e;
+                raise_err(r, errcls, path, NULL);
+                goto error;
+            }
+            names = Py_NewRef(names_in);
+        }
+        else {
+            names = PyTuple_New(ncols);
+            if (names == NULL) goto error;
+            for (int j = 0; j < ncols; j++) {
+                PyObject *u = PyUnicode_FromFormat("column_%d", j);
+                if (u == NULL) goto error;
+                PyTuple_SET_ITEM(names, j, u);
+            }
+        }
+        /* tokenize the first row again as data */
+        r->pos = r->rows[0].start;
+        r->line = r->rows[0].line;
+        r->nfields = r->nrows = 0;
+    }
+
+    /* duplicate names; usecols and schema names must exist */
+    {
+        PyObject *seen = PyDict_New();
+        if (seen == NULL) goto error;
+        for (int j = 0; j < ncols; j++) {
+            PyObject *nm = PyTuple_GET_ITEM(names, j);
+            int has = PyDict_Contains(seen, nm);
+            PyObject *pos = PyLong_FromLong(j);
+            if (has < 0 || pos == NULL || (has == 0 && PyDict_SetItem(seen, nm, pos) < 0)) {
+                Py_XDECREF(pos);
+                Py_DECREF(seen);
+                goto error;
+            }
+            Py_DECREF(pos);
+            if (has) {
+                Py_DECREF(seen);
+                csv_err e = {E_TOOBIG, 1, j, 0, 0, "duplicate column name in the header", {0}, 0, 0};
+                r->err = e;
+                raise_err(r, errcls, path, names);
+                goto error;
+            }
+        }
+        PyObject *lists[2] = {usecols, schema};
+        const char *whats[2] = {"usecols names a column that is not in the header",
+                                "schema names a column that is not in the header"};
+        for (int w = 0; w < 2; w++) {
+            if (lists[w] == Py_None) continue;
+            PyObject *it = PyObject_GetIter(lists[w]);
+            if (it == NULL) {
+                Py_DECREF(seen);
+                goto error;
+            }
+            PyObject *nm;
+            while ((nm = PyIter_Next(it)) != NULL) {
+                int has = PyDict_Contains(seen, nm);
+                if (has <= 0) {
+                    Py_DECREF(it);
+                    Py_DECREF(seen);
+                    if (has == 0) {
+                        PyObject *msg = PyUnicode_FromFormat("%U, line 1, column %R: %s", path, nm, whats[w]);
+                        if (msg != NULL) {
+                            PyObject *exc = PyObject_CallFunction(errcls, "OOiO", msg, path, 1, nm);
+                            if (exc != NULL) {
+                                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                                Py_DECREF(exc);
+                            }
+                            Py_DECREF(msg);
+                        }
+                    }
+                    Py_DECREF(nm);
+                    goto error;
+                }
+                Py_DECREF(nm);
+            }
+            Py_DECREF(it);
+            if (PyErr_Occurred()) {
+                Py_DECREF(seen);
+                goto error;
+            }
+        }
+        Py_DECREF(seen);
+    }
+    r->cols = PyMem_RawCalloc((size_t)(ncols ? ncols : 1), sizeof(colbuf));
+    if (r->cols == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    sel_names = PyList_New(0);
+    if (sel_names == NULL) goto error;
+    for (int j = 0; j < ncols; j++) {
+        PyObject *nm = PyTuple_GET_ITEM(names, j);
+        if (usecols != Py_None) {
+            int has = PySequence_Contains(usecols, nm);
+            if (has < 0) goto error;
+            if (!has) continue;
+        }
+        colbuf *c = &r->cols[r->ncb];
+        c->src = j;
+        c->type = ST_NONE;
+        c->infer = 1;
+        PyObject *dicts[2] = {schema, hints};
+        for (int w = 0; w < 2 && c->type == ST_NONE; w++) {
+            if (dicts[w] == Py_None) continue;
+            if (!PyDict_Check(dicts[w])) {
+                PyErr_SetString(PyExc_TypeError, "schema and hints must be dicts");
+                goto error;
+            }
+            PyObject *t = PyDict_GetItemWithError(dicts[w], nm);  /* borrowed */
+            if (t == NULL && PyErr_Occurred()) goto error;
+            if (t != NULL) {
+                const char *tn = PyUnicode_AsUTF8(t);
+                if (tn == NULL) goto error;
+                int ty = ts_type_from_name(tn);
+                if (ty < 0) goto error;
+                c->type = ty;
+                c->infer = w == 1;  /* a hint: inferred, starting at that type */
+            }
+        }
+        r->ncb++;
+        if (c->type != ST_NONE && col_reserve(c, 0) < 0) {
+            PyErr_NoMemory();
+            goto error;
+        }
+        if (PyList_Append(sel_names, nm) < 0) goto error;
+    }
+
+    /* the data */
+    int64_t data_start = r->base + (int64_t)r->pos;
+    int presized = size_hint < 0;
+    int pool_tried = 0;
+    for (;;) {
+        int rc = 0;
+        if (r->pos >= r->len && r->eof) break;
+        Py_BEGIN_ALLOW_THREADS
+        /* the worker starts with the first big chunk (nthreads 3: always, for tests) */
+        if (!pool_tried && (r->len - r->pos >= (1 << 16) || r->nthreads > 2)) {
+            pool_start(&pl, r);
+            pool_tried = 1;
+        }
+        rc = tokenize_split(r, &pl, r->nthreads > 2 ? 64 : (1 << 16));
+        if (rc < 0 && r->nrows > 0 && r->err.kind != E_NOMEM) {
+            /* strict: a value error in the rows before the bad one comes first */
+            csv_err te = r->err;
+            r->err.kind = E_NONE;
+            if (!(process_chunk(r, &pl) < 0 && r->err.kind != E_NONE && err_before(&r->err, &te))) r->err = te;
+        }
+        if (rc == 0 && r->nrows > 0) rc = process_chunk(r, &pl);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) {
+            raise_err(r, errcls, path, names);
+            goto error;
+        }
+        if (rc == 1) {
+            Py_ssize_t k = 0;
+            for (int ci = 0; ci < r->ncb; ci++) k += r->cols[ci].restart;
+            PyObject *rs = PyTuple_New(k);
+            if (rs == NULL) goto error;
+            k = 0;
+            for (int ci = 0; ci < r->ncb; ci++) {
+                if (r->cols[ci].restart) {
+                    PyObject *pair = Py_BuildValue("(Os)", PyTuple_GET_ITEM(names, r->cols[ci].src),
+                                                   ts_type_names[r->cols[ci].restart_type]);
+                    if (pair == NULL) {
+                        Py_DECREF(rs);
+                        goto error;
+                    }
+                    PyTuple_SET_ITEM(rs, k++, pair);
+                }
+            }
+            result = Py_BuildValue("(OON)", Py_None, Py_None, rs);
+            goto done;
+        }
+        if (finish_deferred(r) < 0 || flush_bads(r, warnings, path, names) < 0) goto error;
+        if (!presized && r->ncb > 0 && r->cols[0].n > 0) {
+            presized = 1;
+            double done = (double)(r->base + (int64_t)r->pos - data_start);
+            double scale = done > 0 ? ((double)size_hint - (double)data_start) / done : 1.0;
+            if (scale > 1.0) {
+                scale *= 1.03;
+                for (int ci = 0; ci < r->ncb; ci++) {
+                    colbuf *c = &r->cols[ci];
+                    col_presize(c, (size_t)((double)c->n * scale) + 64,
+                                c->dlen ? (size_t)((double)c->dlen * scale) + 64 : 0);
+                }
+            }
+        }
+        r->nfields = r->nrows = 0;
+        if (r->eof && r->pos >= r->len) break;
+        if (r->eof) {
+            /* everything left must have tokenized at EOF */
+            PyErr_SetString(PyExc_RuntimeError, "CSV tokenizer stalled at end of input");
+            goto error;
+        }
+        if (fill(r) < 0) goto error;
+    }
+
+    {
+        Py_ssize_t k = r->ncb;
+        columns = PyTuple_New(k);
+        if (columns == NULL) goto error;
+        int64_t nrows = k ? r->cols[0].n : 0;
+        for (Py_ssize_t ci = 0; ci < k; ci++) {
+            ts_column *col = finish_column(&r->cols[ci]);
+            colbuf_free(&r->cols[ci]);
+            if (col == NULL) goto error;
+            PyTuple_SET_ITEM(columns, ci, (PyObject *)col);
+        }
+        PyObject *nt = PyList_AsTuple(sel_names);
+        if (nt == NULL) goto error;
+        table = ts_table_from_tuples(ts_table_class, nt, columns, (Py_ssize_t)nrows);
+        Py_DECREF(nt);
+        if (table == NULL) goto error;
+        result = Py_BuildValue("(NOO)", table, warnings ? warnings : Py_None, Py_None);
+        table = NULL;
+    }
+    goto done;
+
+error:
+    result = NULL;
+done:
+    pool_stop(&pl);
+    reader_free(r);
+    Py_XDECREF(names);
+    Py_XDECREF(sel_names);
+    Py_XDECREF(columns);
+    Py_XDECREF(table);
+    Py_XDECREF(warnings);
+    return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* writer                                                                    */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} outbuf;
+
+static int
+out_put(outbuf *o, const char *s, size_t n)
+{
+    if (n == 0) return 0;
+    if (grow((void **)&o->data, &o->cap, o->len + n, 1) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(o->data + o->len, s, n);
+    o->len += n;
+    return 0;
+}
+
+typedef struct {
+    char delim, quote;
+    bset na;
+} wopts;
+
+static int
+needs_quote(const wopts *w, const char *s, size_t n)
+{
+    if (n == 0) return 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == w->delim || c == w->quote || c == '\n' || c == '\r') return 1;
+    }
+    return bset_has(&w->na, s, n);
+}
+
+static int
+put_text(outbuf *o, const wopts *w, const char *s, size_t n)
+{
+    if (!needs_quote(w, s, n)) return out_put(o, s, n);
+    if (grow((void **)&o->data, &o->cap, o->len + 2 * n + 2, 1) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    o->data[o->len++] = w->quote;
+    for (size_t i = 0; i < n; i++) {
+        o->data[o->len++] = s[i];
+        if (s[i] == w->quote) o->data[o->len++] = w->quote;
+    }
+    o->data[o->len++] = w->quote;
+    return 0;
+}
+
+static int
+flush_out(outbuf *o, PyObject *write)
+{
+    if (o->len == 0) return 0;
+    PyObject *b = PyBytes_FromStringAndSize(o->data, (Py_ssize_t)o->len);
+    if (b == NULL) return -1;
+    PyObject *res = PyObject_CallOneArg(write, b);
+    Py_DECREF(b);
+    if (res == NULL) return -1;
+    Py_DECREF(res);
+    o->len = 0;
+    return 0;
+}
+
+/* Decimal digits of v into buf (at least 21 bytes); returns the length. */
+static size_t
+fmt_int64(char *buf, int64_t v)
+{
+    char tmp[24];
+    size_t k = 0, n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) buf[n++] = '-';
+    while (k) buf[n++] = tmp[--k];
+    return n;
+}
+
+static int
+put_float(outbuf *o, double v)
+{
+    char tmp[32];
+    if (v == floor(v) && fabs(v) < 1e15 && v != 0.0) {
+        size_t k = fmt_int64(tmp, (int64_t)v);
+        memcpy(tmp + k, ".0", 2);
+        return out_put(o, tmp, k + 2);
+    }
+    char *s = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (s == NULL) return -1;
+    int rc = out_put(o, s, strlen(s));
+    PyMem_Free(s);
+    return rc;
+}
+
+/* _csv_write(table, write, delimiter, quotechar, list_sep, na_values): writes the
+ * header and rows through write(bytes).  Holds the GIL (floats use
+ * PyOS_double_to_string); output is flushed every 1 MiB. */
+static PyObject *
+csv_write(PyObject *module, PyObject *args)
+{
+    PyObject *tobj, *write, *na_t;
+    const char *delim, *quote, *sep;
+    Py_ssize_t dl, ql, sl;
+    if (!PyArg_ParseTuple(args, "OOy#y#y#O:_csv_write", &tobj, &write, &delim, &dl, &quote, &ql, &sep, &sl, &na_t)) {
+        return NULL;
+    }
+    if (!ts_is_table(tobj)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Table");
+        return NULL;
+    }
+    if (dl != 1 || ql != 1 || sl != 1) {
+        PyErr_SetString(PyExc_ValueError, "delimiter, quotechar and list_sep must be one byte");
+        return NULL;
+    }
+    ts_table *t = (ts_table *)tobj;
+    wopts w;
+    memset(&w, 0, sizeof(w));
+    w.delim = delim[0];
+    w.quote = quote[0];
+    outbuf o = {NULL, 0, 0};
+    PyObject *ret = NULL;
+    uint8_t **qflags = NULL;
+    if (bset_init(&w.na, na_t, "na_values") < 0) goto done;
+    Py_ssize_t k = PyTuple_GET_SIZE(t->names);
+    for (Py_ssize_t j = 0; j < k; j++) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(t->names, j), &n);
+        if (s == NULL) goto done;
+        if ((j > 0 && out_put(&o, delim, 1) < 0) || put_text(&o, &w, s, (size_t)n) < 0) goto done;
+    }
+    if (out_put(&o, "\n", 1) < 0) goto done;
+    /* which labels of each category column need quotes, decided once */
+    qflags = PyMem_RawCalloc((size_t)(k ? k : 1), sizeof(uint8_t *));
+    if (qflags == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < k; j++) {
+        ts_column *c = (ts_column *)PyTuple_GET_ITEM(t->columns, j);
+        if (c->type != TS_CATEGORY) continue;
+        const ts_column *dc = c->dictionary;
+        const int32_t *doff = ts_col_offsets(dc);
+        qflags[j] = PyMem_RawMalloc((size_t)(dc->length ? dc->length : 1));
+        if (qflags[j] == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t q = 0; q < dc->length; q++) {
+            qflags[j][q] = (uint8_t)needs_quote(&w, (const char *)dc->values.data + doff[q], (size_t)(doff[q + 1] - doff[q]));
+        }
+    }
+    for (Py_ssize_t i = 0; i < t->num_rows; i++) {
+        for (Py_ssize_t j = 0; j < k; j++) {
+            ts_column *c = (ts_column *)PyTuple_GET_ITEM(t->columns, j);
+            if (j > 0 && out_put(&o, delim, 1) < 0) goto done;
+            if (!ts_col_valid(c, i)) continue;
+            char tmp[48];
+            int len;
+            switch (c->type) {
+            case TS_BOOL:
+                if (((const uint8_t *)ts_col_values(c))[i]) {
+                    if (out_put(&o, "true", 4) < 0) goto done;
+                }
+                else if (out_put(&o, "false", 5) < 0) goto done;
+                break;
+            case TS_INT32:
+                len = (int)fmt_int64(tmp, ((const int32_t *)ts_col_values(c))[i]);
+                if (out_put(&o, tmp, (size_t)len) < 0) goto done;
+                break;
+            case TS_INT64:
+                len = (int)fmt_int64(tmp, ((const int64_t *)ts_col_values(c))[i]);
+                if (out_put(&o, tmp, (size_t)len) < 0) goto done;
+                break;
+            case TS_FLOAT64:
+                if (put_float(&o, ((const double *)ts_col_values(c))[i]) < 0) goto done;
+                break;
+            case TS_DATE: {
+                int64_t y;
+                unsigned m, d;
+                ts_civil_from_days(((const int32_t *)ts_col_values(c))[i], &y, &m, &d);
+                if (y < 1 || y > 9999) {
+                    ts_error_col(PyExc_ValueError, PyTuple_GET_ITEM(t->names, j),
+                                 "row %zd: year %lld cannot be written as YYYY-MM-DD", i, (long long)y);
+                    goto done;
+                }
+                unsigned yy = (unsigned)y;
+                char dbuf[10] = {(char)('0' + yy / 1000), (char)('0' + yy / 100 % 10), (char)('0' + yy / 10 % 10),
+                                 (char)('0' + yy % 10), '-', (char)('0' + m / 10), (char)('0' + m % 10), '-',
+                                 (char)('0' + d / 10), (char)('0' + d % 10)};
+                if (out_put(&o, dbuf, 10) < 0) goto done;
+                break;
+            }
+            case TS_CATEGORY: case TS_STRING: {
+                const ts_column *sc = c;
+                Py_ssize_t row = i;
+                int plain = 0;
+                if (c->type == TS_CATEGORY) {
+                    sc = c->dictionary;
+                    row = ((const int32_t *)ts_col_values(c))[i];
+                    plain = qflags[j] != NULL && qflags[j][row] == 0;
+                }
+                const int32_t *off = ts_col_offsets(sc);
+                const char *txt = (const char *)sc->values.data + off[row];
+                size_t tl = (size_t)(off[row + 1] - off[row]);
+                if ((plain ? out_put(&o, txt, tl) : put_text(&o, &w, txt, tl)) < 0) goto done;
+                break;
+            }
+            case TS_LIST: {
+                const int32_t *off = ts_col_offsets(c);
+                const int32_t *codes = (const int32_t *)c->values.data;
+                const ts_column *dc = c->dictionary;
+                const int32_t *doff = ts_col_offsets(dc);
+                const char *dv = (const char *)dc->values.data;
+                outbuf item = {NULL, 0, 0};
+                int bad = 0;
+                for (int32_t q = off[i]; q < off[i + 1]; q++) {
+                    const char *s = dv + doff[codes[q]];
+                    size_t n = (size_t)(doff[codes[q] + 1] - doff[codes[q]]);
+                    if (memchr(s, sep[0], n) != NULL) bad = 1;
+                    if (n == 0 && off[i + 1] - off[i] == 1) bad = 2;
+                    if ((q > off[i] && out_put(&item, sep, 1) < 0) || out_put(&item, s, n) < 0) {
+                        PyMem_RawFree(item.data);
+                        goto done;
+                    }
+                }
+                if (bad) {
+                    PyMem_RawFree(item.data);
+                    if (bad == 1) {
+                        ts_error_col(PyExc_ValueError, PyTuple_GET_ITEM(t->names, j),
+                                     "row %zd: a list item contains the list separator '%c', which CSV cannot represent",
+                                     i, (int)sep[0]);
+                    }
+                    else {
+                        ts_error_col(PyExc_ValueError, PyTuple_GET_ITEM(t->names, j),
+                                     "row %zd: a list holding one empty string cannot be told apart from an empty list in CSV",
+                                     i);
+                    }
+                    goto done;
+                }
+                int rc = put_text(&o, &w, item.data ? item.data : "", item.len);
+                PyMem_RawFree(item.data);
+                if (rc < 0) goto done;
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        if (out_put(&o, "\n", 1) < 0) goto done;
+        if (o.len > (1 << 20) && flush_out(&o, write) < 0) goto done;
+    }
+    if (flush_out(&o, write) < 0) goto done;
+    ret = Py_NewRef(Py_None);
+done:
+    if (qflags != NULL) {
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(t->names); j++) PyMem_RawFree(qflags[j]);
+        PyMem_RawFree(qflags);
+    }
+    PyMem_RawFree(o.data);
+    PyMem_RawFree(w.na.s);
+    PyMem_RawFree(w.na.n);
+    return ret;
+}
+
+PyMethodDef ts_csv_functions[] = {
+    {"_csv_read", (PyCFunction)(void (*)(void))csv_read, METH_VARARGS | METH_KEYWORDS,
+     "Internal: the CSV reader kernel behind traffickstats.read_csv."},
+    {"_csv_write", (PyCFunction)csv_write, METH_VARARGS,
+     "Internal: the CSV writer kernel behind Table.to_csv."},
+    {NULL, NULL, 0, NULL},
+};
+
+int
+ts_csv_exec(PyObject *module)
+{
+    return PyModule_AddFunctions(module, ts_csv_functions);
+}
