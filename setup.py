@@ -12,8 +12,8 @@ import numpy as np
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-extra_compile_args = ["-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"]
-extra_link_args = []
+extra_compile_args = ["-std=c99", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+extra_link_args = ["-pthread"]
 define_macros = [
     ("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
     ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION"),

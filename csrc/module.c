@@ -6,6 +6,7 @@
 #include "ts_core.h"
 #include "csv.h"
 #include "arrow.h"
+#include "groupby.h"
 
 /* _register_classes(table_class, column_class): the Python package's subclasses,
  * used whenever C builds a table or column from scratch.  The module keeps them
@@ -47,6 +48,7 @@ core_exec(PyObject *module)
     if (ts_table_exec(module) < 0) return -1;
     if (ts_csv_exec(module) < 0) return -1;
     if (ts_arrow_exec(module) < 0) return -1;
+    if (ts_groupby_exec(module) < 0) return -1;
     return 0;
 }
 

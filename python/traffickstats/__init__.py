@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from ._csv import read_csv
 from .errors import ParseError, ParseWarning
 from ._arrow import read_parquet
+from ._groupby import crosstab, group_by, month, value_counts, year
 from .table import TYPES, Column, Table
 
 try:
@@ -23,4 +24,5 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["Table", "Column", "TYPES", "read_csv", "read_parquet", "ParseError", "ParseWarning", "__version__"]
+__all__ = ["Table", "Column", "TYPES", "read_csv", "read_parquet", "ParseError", "ParseWarning", "__version__",
+           "group_by", "value_counts", "crosstab", "year", "month"]

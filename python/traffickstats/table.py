@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _core, _groupby
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -556,6 +556,21 @@ class Table(_core.Table):
         if not isinstance(name, str):
             raise TypeError(f"column names must be str, got {name.__class__.__name__}")
         return self._with_column(name, as_column(name, values, type))
+
+    # ---------------------------------------------------------------- group-by
+
+    def group_by(self, keys: Any, dropna: bool = True, sort: bool = True, where: Any = None,
+                 threads: int | None = None) -> "_groupby.GroupBy":
+        """Group rows by keys; see :func:`traffickstats.group_by` (``.agg(...)``, ``.size()``)."""
+        return _groupby.GroupBy(self, keys, dropna=dropna, sort=sort, where=where, threads=threads)
+
+    def value_counts(self, columns: Any, dropna: bool = True, where: Any = None) -> "_groupby.GroupByResult":
+        """Rows per distinct value of `columns`, most frequent first (see :func:`traffickstats.value_counts`)."""
+        return _groupby.value_counts(self, columns, dropna=dropna, where=where)
+
+    def crosstab(self, row_key: Any, col_key: Any, dropna: bool = True, where: Any = None) -> "_groupby.Crosstab":
+        """Two-way frequency table (see :func:`traffickstats.crosstab`)."""
+        return _groupby.crosstab(self, row_key, col_key, dropna=dropna, where=where)
 
     def head(self, n: int = 5) -> "Table":
         """The first ``n`` rows (sharing buffers)."""

@@ -1,0 +1,13 @@
+/*
+ * groupby.h -- vectorized group-by kernels (dense group codes, then one pass per
+ * aggregate).  The Python side (traffickstats/_groupby.py) drives them.
+ */
+#ifndef TS_GROUPBY_H
+#define TS_GROUPBY_H
+
+#include "ts_core.h"
+
+/* Adds the _gb_* kernel functions to the module; returns 0 or -1 with an exception. */
+int ts_groupby_exec(PyObject *module);
+
+#endif
