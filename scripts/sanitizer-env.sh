@@ -21,7 +21,7 @@ TS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TS_PYTHON=${PYTHON:-python3}
 TS_CC=${CC:-gcc}
 # Test and fuzz dependencies of the sanitizer venv.
-TS_SAN_PACKAGES=(numpy setuptools wheel statsmodels atheris)
+TS_SAN_PACKAGES=(numpy "setuptools>=77" wheel statsmodels atheris)
 
 ts_san_venv() {
     local venv=$1
