@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import io
 import os
+import warnings
 import tracemalloc
 from typing import Any, Callable
 
@@ -139,6 +141,24 @@ BOOL_COL = ts.Table({"m": np.ma.masked_array(_B, mask=~_MASK)})["m"]
 DF = T.to_pandas()
 STR_VALUES = np.frombuffer("abcé".encode(), dtype=np.uint8)
 OFFS = np.array([0, 1, 3, 5], dtype=np.int32)
+_buf = io.BytesIO()
+T.to_csv(_buf)
+CSV = _buf.getvalue()
+CSV_SCHEMA = {"c": "category", "l": "list<category>", "s": "string"}
+BAD_CSV = b"a,b\n1,2\n3,x\n4\n"
+WHERE = _rng.random(N) < 0.5
+
+
+def _read_warn() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ts.read_csv(io.BytesIO(BAD_CSV), schema={"b": "int64"}, on_bad_lines="warn")
+
+
+def _pyarrow_table() -> Any:
+    import pyarrow as pa
+
+    return pa.table(T)
 
 
 # --------------------------------------------------------------------------- cases
@@ -167,6 +187,25 @@ OK_CASES: dict[str, Callable[[], Any]] = {
     "make_column(category)": lambda: _core.make_column("c", "category", np.array([0, -1, 1], np.int32),
                                                          None, None, ["a", "b"]),
     "from_objects(list)": lambda: _core.from_objects("l", "list<category>", _LISTS),
+    # read_csv / to_csv
+    "read_csv": lambda: ts.read_csv(io.BytesIO(CSV), schema=CSV_SCHEMA),
+    "read_csv(threads=2, small chunks)": lambda: ts.read_csv(io.BytesIO(CSV), schema=CSV_SCHEMA, threads=2,
+                                                               chunk_size=256),
+    "read_csv(skip bad lines)": lambda: ts.read_csv(io.BytesIO(BAD_CSV), schema={"b": "int64"}, on_bad_lines="skip"),
+    "read_csv(warn bad lines)": _read_warn,
+    "to_csv": lambda: T.to_csv(io.BytesIO()),
+    # group_by
+    "group_by agg": lambda: ts.group_by(T, ["c", "b"]).agg(
+        n=("i32", "count"), s=("f", "sum"), m=("i64", "mean"), med=("f", "median"), sd=("f", "std"),
+        q=("f", "quantile", [0.1, 0.9]), u=("s", "nunique"), fi=("s", "first"), mx=("d", "max")).to_dict(),
+    "group_by(list key, where, dropna=False)": lambda: ts.group_by(T, "l", dropna=False, where=WHERE).size().to_dict(),
+    "group_by(year, string key, unsorted)": lambda: ts.group_by(T, [ts.year("d"), "s"], sort=False).agg(
+        a=("b", "any"), z=("i32", "min")).to_dict(),
+    "value_counts/crosstab": lambda: (ts.value_counts(T, "c"), ts.crosstab(T, "c", "b").counts),
+    # Arrow
+    "Arrow export/import (pyarrow)": lambda: ts.Table.from_arrow(_pyarrow_table()),
+    "Arrow capsules unconsumed": lambda: (T.__arrow_c_stream__(), T["s"].__arrow_c_array__(),
+                                          T.__arrow_c_schema__()),
 }
 
 ERROR_CASES: dict[str, tuple[Callable[[], Any], type[BaseException] | tuple]] = {
@@ -212,6 +251,17 @@ ERROR_CASES: dict[str, tuple[Callable[[], Any], type[BaseException] | tuple]] = 
     "from_objects(bad item)": (lambda: _core.from_objects("s", "string", ["a", 1]), TypeError),
     "from_objects(bad list item)": (lambda: _core.from_objects("l", "list<category>", [["a", 2]]), TypeError),
     "from_objects(category bad item)": (lambda: _core.from_objects("c", "category", ["a", b"x"]), TypeError),
+    "read_csv(bad value)": (lambda: ts.read_csv(io.BytesIO(BAD_CSV), schema={"b": "int64"}), ValueError),
+    "read_csv(unterminated quote)": (lambda: ts.read_csv(io.BytesIO(b'a,b\n1,"x\n2,3\n')), ValueError),
+    "read_csv(bad utf-8)": (lambda: ts.read_csv(io.BytesIO(b"a\n\xff\xfe\n")), ValueError),
+    "read_csv(unknown schema column)": (lambda: ts.read_csv(io.BytesIO(CSV), schema={"nope": "int64"}), ValueError),
+    "read_csv(empty file)": (lambda: ts.read_csv(io.BytesIO(b"")), ValueError),
+    "read_csv(bad option)": (lambda: ts.read_csv(io.BytesIO(CSV), delimiter=",,"), ValueError),
+    "group_by(missing key)": (lambda: ts.group_by(T, "nope").size(), KeyError),
+    "group_by(unknown func)": (lambda: ts.group_by(T, "c").agg(x=("f", "nope")), ValueError),
+    "group_by(sum of strings)": (lambda: ts.group_by(T, "c").agg(x=("s", "sum")), TypeError),
+    "group_by(bad where)": (lambda: ts.group_by(T, "c", where=WHERE[:-1]).size(), ValueError),
+    "from_arrow(no interface)": (lambda: ts.Table.from_arrow(object()), TypeError),
 }
 
 
