@@ -4,6 +4,7 @@ Each test names how the defect was found.  Some only fail under the sanitizer bu
 (scripts/check-sanitizers.sh), where undefined behaviour halts the process.
 """
 import numpy as np
+import pytest
 
 import traffickstats as ts
 from traffickstats import _core
@@ -17,3 +18,31 @@ def test_empty_first_string_is_not_memcpy_to_null():
     assert list(col.categories) == ["", "a"]
     assert _core.from_objects("s", "string", [""]).to_pylist() == [""]
     assert ts.Table({"s": ["", None]})["s"].to_pylist() == ["", None]
+
+
+def test_string_rows_may_not_split_a_utf8_character():
+    # fuzz_table.py: make_column checked that the whole byte range is UTF-8, but not
+    # that every row is; a row boundary inside "é" gave a column whose repr and
+    # to_pylist raised UnicodeDecodeError long after construction.
+    values = np.frombuffer("é".encode(), dtype=np.uint8)
+    with pytest.raises(ValueError, match="row 1"):
+        _core.make_column("s", "string", values, None, np.array([0, 1, 2], dtype=np.int32))
+    # an empty row at the bad boundary is refused too (the row before it is cut)
+    with pytest.raises(ValueError, match="UTF-8"):
+        _core.make_column("s", "string", values, None, np.array([0, 1, 1, 2], dtype=np.int32))
+    ok = _core.make_column("s", "string", np.frombuffer("éa".encode(), np.uint8), None,
+                           np.array([0, 2, 2, 3], dtype=np.int32))
+    assert ok.to_pylist() == ["é", "", "a"]
+
+
+def test_dictionary_column_must_be_unique():
+    # fuzz_table.py: a list of categories was checked for duplicates but a string
+    # Column given as the dictionary was not; to_pandas() then failed.
+    dup = _core.from_objects("d", "string", ["a", "b", "a"])
+    with pytest.raises(ValueError, match="unique"):
+        _core.make_column("c", "category", np.array([0, 1], np.int32), None, None, dup)
+    with pytest.raises(ValueError, match="unique"):
+        _core.make_column("l", "list<category>", np.array([0, 1], np.int32), None,
+                          np.array([0, 2], np.int32), dup)
+    ok = _core.make_column("c", "category", np.array([0, 1], np.int32), None, None, dup._slice(0, 2))
+    assert ts.Table({"c": ok}).to_pandas()["c"].tolist() == ["a", "b"]
