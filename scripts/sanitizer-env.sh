@@ -57,7 +57,10 @@ ts_san_venv() {
 ts_san_env() {
     local logdir=$1
     mkdir -p "$logdir"
-    LD_PRELOAD=$("$TS_CC" -print-file-name=libasan.so)
+    # libstdc++ is preloaded too: C++ extensions in the test dependencies (pyarrow,
+    # duckdb) throw exceptions, and ASan's __cxa_throw interceptor aborts ("CHECK
+    # failed: real___cxa_throw != 0") unless libstdc++ is loaded when ASan starts.
+    LD_PRELOAD="$("$TS_CC" -print-file-name=libasan.so) $("$TS_CC" -print-file-name=libstdc++.so.6)"
     export LD_PRELOAD
     export PYTHONMALLOC=malloc
     # allocator_may_return_null: a huge request becomes MemoryError, as without ASan.
