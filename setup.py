@@ -10,7 +10,6 @@ from glob import glob
 
 import numpy as np
 from setuptools import Extension, setup
-from setuptools.command.build_ext import build_ext
 
 extra_compile_args = ["-std=c99", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 extra_link_args = ["-pthread"]
@@ -27,6 +26,13 @@ if os.environ.get("TRAFFICKSTATS_SANITIZE") == "1":
 else:
     extra_compile_args += ["-O3"]
 
+# Each flavour builds in its own folder: setuptools skips compiling when the built
+# module is newer than the sources, so a shared build/ would hand a plain build to a
+# -Werror check, or a sanitizer-instrumented module to a normal install.
+flavour = "-".join(f for f, on in (("werror", os.environ.get("TRAFFICKSTATS_WERROR") == "1"),
+                                   ("sanitize", os.environ.get("TRAFFICKSTATS_SANITIZE") == "1")) if on)
+options = {"build": {"build_base": f"build/{flavour}"}} if flavour else {}
+
 core = Extension(
     "traffickstats._core",
     sources=sorted(glob("csrc/*.c")),
@@ -37,30 +43,4 @@ core = Extension(
     extra_link_args=extra_link_args,
 )
 
-
-
-class build_ext_flags(build_ext):
-    """build_ext that recompiles everything when the compile flags change.
-
-    setuptools only compares timestamps, so without this a
-    ``TRAFFICKSTATS_SANITIZE=1 pip install .`` after a normal build silently links the
-    old -O3 objects (no sanitizer at all), and the reverse links ASan objects into a
-    normal build.  The flags of the last build are kept in a stamp file in build_temp.
-    """
-
-    def run(self):
-        flags = " ".join(extra_compile_args + extra_link_args)
-        stamp = os.path.join(self.build_temp, "traffickstats-flags.txt")
-        try:
-            with open(stamp) as f:
-                if f.read() != flags:
-                    self.force = True
-        except OSError:
-            self.force = True
-        super().run()
-        os.makedirs(self.build_temp, exist_ok=True)
-        with open(stamp, "w") as f:
-            f.write(flags)
-
-
-setup(ext_modules=[core], cmdclass={"build_ext": build_ext_flags})
+setup(ext_modules=[core], options=options)

@@ -1220,70 +1220,134 @@ err_before(const csv_err *a, const csv_err *b)
 }
 
 enum { JOB_CONVERT = 0, JOB_TOKENIZE };
+#define CLAIM_NONE (-1)
+#define CLAIM_TOK (-2)
 
+/* Work is handed out as claimable tasks (columns, or the second half of a chunk to
+ * tokenize), so that neither thread ever waits for the other to be scheduled: a
+ * task the worker has not claimed when main runs out of work is done by main, and
+ * main sleeps only while the worker is running a task it claimed. */
 typedef struct {
     reader *r;
     PyThread_type_lock go, done, mtx;
-    int next, stop, quit, started;
-    int job, rc1;
-    reader tk;            /* the worker's tokenizer state (own fields/rows/bads) */
+    /* under mtx: */
+    int job, next, stop, tok_free;
+    int active;           /* the worker is running a claimed task */
+    int main_waiting;     /* main sleeps on `done` until that task ends */
+    int go_pending;       /* `go` released and not yet taken by the worker */
+    int quit, started;
+    int rc1, failed1;     /* the worker's results in this round */
+    csv_err first1;
+    reader tk;            /* the second half's tokenizer state (own fields/rows/bads) */
 } pool;
 
-/* Next column to convert, or -1 when all are taken or a thread failed. */
+/* Claims a task of the current round: a column index, CLAIM_TOK or CLAIM_NONE. */
 static int
-pool_take(pool *pl)
+pool_claim(pool *pl, int worker)
 {
     PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
-    int ci = (pl->stop || pl->next >= pl->r->ncb) ? -1 : pl->next++;
-    PyThread_release_lock(pl->mtx);
-    return ci;
-}
-
-/* Converts the columns handed out.  A value error does not stop the other
- * columns, so that the error reported is the first in the file: w->err keeps the
- * earliest.  A restart or out-of-memory stops everything. */
-static int
-run_columns(pool *pl, wstate *w)
-{
-    int ci, failed = 0;
-    csv_err first;
-    while ((ci = pool_take(pl)) >= 0) {
-        int rc = convert_column(pl->r, w, ci);
-        if (rc < 0 && w->err.kind != E_NOMEM && w->err.kind != E_TOOBIG) {
-            if (!failed || err_before(&w->err, &first)) first = w->err;
-            failed = 1;
-            continue;
-        }
-        if (rc != 0) {
-            PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
-            pl->stop = 1;
-            PyThread_release_lock(pl->mtx);
-            return rc;
+    int t = CLAIM_NONE;
+    if (pl->job == JOB_TOKENIZE) {
+        if (pl->tok_free) {
+            pl->tok_free = 0;
+            t = CLAIM_TOK;
         }
     }
-    if (failed) {
-        w->err = first;
-        return -1;
+    else if (!pl->stop && pl->next < pl->r->ncb) {
+        t = pl->next++;
+    }
+    if (worker && t != CLAIM_NONE) pl->active = 1;
+    PyThread_release_lock(pl->mtx);
+    return t;
+}
+
+/* Folds one column's result into a thread's round result: value errors keep the
+ * earliest (so that the error reported is the first in the file) and do not stop
+ * the other columns; a restart or a fatal error stops the round.  Returns 1 when
+ * the round must stop. */
+static int
+note_column(int rc, wstate *w, int *res, int *failed, csv_err *first)
+{
+    if (rc < 0 && w->err.kind != E_NOMEM && w->err.kind != E_TOOBIG) {
+        if (!*failed || err_before(&w->err, first)) *first = w->err;
+        *failed = 1;
+        return 0;
+    }
+    if (rc != 0) {
+        *res = rc;
+        return 1;
     }
     return 0;
 }
 
-/* The worker: converts columns whenever `go` is released; never touches Python. */
+/* Posts `go` unless a post is already waiting for the worker.  mtx held. */
+static int
+pool_post_locked(pool *pl)
+{
+    if (pl->go_pending) return 0;
+    pl->go_pending = 1;
+    return 1;
+}
+
+/* Main: sleeps until the worker's running task (if any) has ended. */
+static void
+pool_wait(pool *pl)
+{
+    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    if (pl->active) {
+        pl->main_waiting = 1;
+        PyThread_release_lock(pl->mtx);
+        PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    }
+    else {
+        PyThread_release_lock(pl->mtx);
+    }
+}
+
+/* The worker: runs claimed tasks whenever `go` is posted; never touches Python. */
 static void
 worker_main(void *arg)
 {
     pool *pl = arg;
     for (;;) {
         PyThread_acquire_lock(pl->go, WAIT_LOCK);
-        if (pl->quit) break;
-        if (pl->job == JOB_TOKENIZE) pl->rc1 = tokenize(&pl->tk, (size_t)-1);
-        else pl->rc1 = run_columns(pl, &pl->r->ws[1]);
-        PyThread_release_lock(pl->done);
+        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+        pl->go_pending = 0;
+        int quit = pl->quit;
+        PyThread_release_lock(pl->mtx);
+        if (quit) break;
+        int t;
+        while ((t = pool_claim(pl, 1)) != CLAIM_NONE) {
+            int res = 0, failed = 0, rc;
+            csv_err first;
+            if (t == CLAIM_TOK) rc = tokenize(&pl->tk, (size_t)-1);
+            else rc = convert_column(pl->r, &pl->r->ws[1], t);
+            PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+            if (t == CLAIM_TOK) {
+                pl->rc1 = rc;
+            }
+            else {
+                failed = pl->failed1;
+                first = pl->first1;
+                if (note_column(rc, &pl->r->ws[1], &res, &failed, &first)) {
+                    pl->stop = 1;
+                    pl->rc1 = res;
+                }
+                pl->failed1 = failed;
+                if (failed) pl->first1 = first;
+            }
+            pl->active = 0;
+            if (pl->main_waiting) {
+                pl->main_waiting = 0;
+                PyThread_release_lock(pl->done);
+            }
+            PyThread_release_lock(pl->mtx);
+        }
     }
     PyThread_release_lock(pl->done);
 }
 
-/* Starts the worker (best effort: on failure conversion stays single-threaded). */
+/* Starts the worker (best effort: on failure everything stays single-threaded). */
 static void
 pool_start(pool *pl, reader *r)
 {
@@ -1296,6 +1360,7 @@ pool_start(pool *pl, reader *r)
     if (pl->go == NULL || pl->done == NULL || pl->mtx == NULL) return;
     PyThread_acquire_lock(pl->go, WAIT_LOCK);
     PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    pl->job = JOB_TOKENIZE;  /* nothing to claim until the first round */
     if (PyThread_start_new_thread(worker_main, pl) == PYTHREAD_INVALID_THREAD_ID) return;
     pl->started = 1;
 }
@@ -1305,8 +1370,11 @@ static void
 pool_stop(pool *pl)
 {
     if (pl->started) {
+        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
         pl->quit = 1;
-        PyThread_release_lock(pl->go);
+        int post = pool_post_locked(pl);
+        PyThread_release_lock(pl->mtx);
+        if (post) PyThread_release_lock(pl->go);
         PyThread_acquire_lock(pl->done, WAIT_LOCK);
         pl->started = 0;
     }
@@ -1322,7 +1390,6 @@ pool_stop(pool *pl)
     pl->go = pl->done = pl->mtx = NULL;
 }
 
-
 static int
 bad_cmp(const void *x, const void *y)
 {
@@ -1337,12 +1404,8 @@ convert_all(reader *r, pool *pl)
     wstate *w0 = &r->ws[0], *w1 = &r->ws[1];
     w0->nvb = w1->nvb = 0;
     w0->err.kind = w1->err.kind = E_NONE;
-    pl->next = 0;
-    pl->stop = 0;
-    pl->rc1 = 0;
-    pl->job = JOB_CONVERT;
     if (pl->mtx == NULL) {
-        /* single-threaded; as run_columns, the earliest value error wins */
+        /* single-threaded; as note_column, the earliest value error wins */
         int failed = 0;
         for (int ci = 0; ci < r->ncb; ci++) {
             int rc = convert_column(r, w0, ci);
@@ -1356,20 +1419,44 @@ convert_all(reader *r, pool *pl)
         }
         return failed ? -1 : 0;
     }
-    if (pl->started) PyThread_release_lock(pl->go);
-    int rc0 = run_columns(pl, w0);
-    int rc1 = 0;
-    if (pl->started) {
-        PyThread_acquire_lock(pl->done, WAIT_LOCK);
-        rc1 = pl->rc1;
+    /* a round: both threads claim columns */
+    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    pl->job = JOB_CONVERT;
+    pl->next = 0;
+    pl->stop = 0;
+    pl->rc1 = 0;
+    pl->failed1 = 0;
+    int post = pl->started && pool_post_locked(pl);
+    PyThread_release_lock(pl->mtx);
+    if (post) PyThread_release_lock(pl->go);
+    int rc0 = 0, failed0 = 0, t;
+    csv_err first0;
+    while ((t = pool_claim(pl, 0)) != CLAIM_NONE) {
+        if (note_column(convert_column(r, w0, t), w0, &rc0, &failed0, &first0)) {
+            PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+            pl->stop = 1;
+            PyThread_release_lock(pl->mtx);
+            break;
+        }
     }
+    if (pl->started) pool_wait(pl);
+    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    int rc1 = pl->rc1, failed1 = pl->failed1;
+    csv_err first1 = pl->first1;
+    pl->next = r->ncb;  /* nothing left for a late worker */
+    PyThread_release_lock(pl->mtx);
     if (rc0 < 0 || rc1 < 0) {
-        /* report the error that comes first in the file */
-        if (rc0 < 0 && rc1 < 0) r->err = err_before(&w1->err, &w0->err) ? w1->err : w0->err;
-        else r->err = rc0 < 0 ? w0->err : w1->err;
+        r->err = rc0 < 0 ? w0->err : w1->err;
         return -1;
     }
-    return rc0 > 0 || rc1 > 0 ? 1 : 0;
+    if (rc0 > 0 || rc1 > 0) return 1;
+    if (failed0 || failed1) {
+        /* report the value error that comes first in the file */
+        if (failed0 && failed1) r->err = err_before(&first1, &first0) ? first1 : first0;
+        else r->err = failed0 ? first0 : first1;
+        return -1;
+    }
+    return 0;
 }
 
 /* Quote characters in s[0..n). */
@@ -1438,8 +1525,13 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     t->pos = s;
     t->line = 0;
     t->err.kind = E_NONE;
+    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
     pl->job = JOB_TOKENIZE;
-    PyThread_release_lock(pl->go);
+    pl->tok_free = 1;
+    pl->rc1 = 0;
+    int post = pool_post_locked(pl);
+    PyThread_release_lock(pl->mtx);
+    if (post) PyThread_release_lock(pl->go);
     size_t len = r->len;
     int eof = r->eof;
     r->len = s;
@@ -1447,9 +1539,21 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     int rc0 = tokenize(r, (size_t)-1);
     r->len = len;
     r->eof = eof;
-    PyThread_acquire_lock(pl->done, WAIT_LOCK);
+    int rc1;
+    if (rc0 == 0 && r->pos == s && pool_claim(pl, 0) == CLAIM_TOK) {
+        rc1 = tokenize(t, (size_t)-1);  /* the worker was not scheduled: do it here */
+    }
+    else {
+        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+        pl->tok_free = 0;  /* too late for a worker that has not claimed it */
+        PyThread_release_lock(pl->mtx);
+        pool_wait(pl);
+        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+        rc1 = pl->rc1;
+        PyThread_release_lock(pl->mtx);
+    }
     if (rc0 < 0) return -1;
-    if (r->pos != s || pl->rc1 < 0) return tokenize(r, (size_t)-1);
+    if (r->pos != s || rc1 < 0) return tokenize(r, (size_t)-1);
     /* append the worker's rows, fields and dropped rows, lines made absolute */
     if (grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
         grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||

@@ -4,9 +4,9 @@
  */
 #define TS_IMPORT_ARRAY_HERE
 #include "ts_core.h"
+#include "groupby.h"
 #include "csv.h"
 #include "arrow.h"
-#include "groupby.h"
 
 /* _register_classes(table_class, column_class): the Python package's subclasses,
  * used whenever C builds a table or column from scratch.  The module keeps them
@@ -46,9 +46,9 @@ core_exec(PyObject *module)
     if (PyModule_AddFunctions(module, ts_column_functions) < 0) return -1;
     if (ts_column_exec(module) < 0) return -1;
     if (ts_table_exec(module) < 0) return -1;
+    if (ts_groupby_exec(module) < 0) return -1;
     if (ts_csv_exec(module) < 0) return -1;
     if (ts_arrow_exec(module) < 0) return -1;
-    if (ts_groupby_exec(module) < 0) return -1;
     return 0;
 }
 

@@ -20,36 +20,6 @@ static const double pow10_exact[23] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-int
-ts_parse_int64(const char *s, size_t n, int64_t *out)
-{
-    const char *p = s, *e = s + n;
-    int neg = 0;
-    if (p < e && (*p == '-' || *p == '+')) {
-        neg = *p == '-';
-        p++;
-    }
-    if (p == e) return TS_NUM_BAD;
-    uint64_t v = 0;
-    int over = 0;
-    for (; p < e; p++) {
-        unsigned d = (unsigned)(unsigned char)*p - '0';
-        if (d > 9) return TS_NUM_BAD;
-        if (v > (UINT64_MAX - d) / 10) over = 1;
-        else v = v * 10 + d;
-    }
-    if (over) return TS_NUM_OVERFLOW;
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1) return TS_NUM_OVERFLOW;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    }
-    else {
-        if (v > (uint64_t)INT64_MAX) return TS_NUM_OVERFLOW;
-        *out = (int64_t)v;
-    }
-    return TS_NUM_OK;
-}
-
 /* Case-insensitive equality of p[0..n) with the lower-case word w. */
 static int
 word_eq(const char *p, size_t n, const char *w)
@@ -192,8 +162,8 @@ days_in_month(int64_t y, unsigned m)
     return dm[m - 1];
 }
 
-static int
-make_date(int64_t y, unsigned m, unsigned d, int32_t *out)
+int
+ts_make_date(int64_t y, unsigned m, unsigned d, int32_t *out)
 {
     if (y < 1 || m < 1 || m > 12 || d < 1 || (int)d > days_in_month(y, m)) return 0;
     *out = ts_days_from_civil(y, m, d);
@@ -204,20 +174,6 @@ static inline unsigned
 dig(char c)
 {
     return (unsigned)(unsigned char)c - '0';
-}
-
-int
-ts_parse_iso_date(const char *s, size_t n, int32_t *out)
-{
-    if (n != 10 || s[4] != '-' || s[7] != '-') return 0;
-    static const int pos[8] = {0, 1, 2, 3, 5, 6, 8, 9};
-    for (int i = 0; i < 8; i++) {
-        if (dig(s[pos[i]]) > 9) return 0;
-    }
-    int64_t y = dig(s[0]) * 1000 + dig(s[1]) * 100 + dig(s[2]) * 10 + dig(s[3]);
-    unsigned m = dig(s[5]) * 10 + dig(s[6]);
-    unsigned d = dig(s[8]) * 10 + dig(s[9]);
-    return make_date(y, m, d, out);
 }
 
 /* Reads between lo and hi digits at *p (not past e); returns -1 when fewer than lo. */
@@ -262,5 +218,5 @@ ts_parse_date_format(const char *s, size_t n, const char *fmt, int32_t *out)
         }
     }
     if (p != e || y < 0 || m < 0 || d < 0) return 0;
-    return make_date(y, (unsigned)m, (unsigned)d, out);
+    return ts_make_date(y, (unsigned)m, (unsigned)d, out);
 }

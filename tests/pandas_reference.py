@@ -460,3 +460,52 @@ def report(frames: dict[str, pd.DataFrame], year: int = 2020,
             out[f"platform_{who}_{p}"] = platform_share(c, v, year, p, minor)
     return out
 
+
+# ---------------------------------------------------------------------------------
+# Further statistics (added for the stats layer's oracle tests)
+# ---------------------------------------------------------------------------------
+def plea_share(cases: pd.DataFrame, defendants: pd.DataFrame, year: int) -> Share:
+    """Share of defendants convicted in ``year`` who pleaded guilty."""
+    conv = _criminal_defendants(cases, defendants) & _decided_in(defendants, CONVICTED_OUTCOMES, year, year)
+    plea = _eq(defendants["outcome"], "plea")
+    return _share(plea, np.ones(len(defendants), dtype=bool), conv)
+
+
+def life_sentences(cases: pd.DataFrame, defendants: pd.DataFrame, year: int) -> int:
+    """Defendants convicted in ``year`` with a life sentence."""
+    conv = _criminal_defendants(cases, defendants) & _decided_in(defendants, CONVICTED_OUTCOMES, year, year)
+    return int(np.sum(conv & _eq(_flag(defendants["life_sentence"]), True)))
+
+
+def sentence_months(cases: pd.DataFrame, defendants: pd.DataFrame, year: int) -> tuple[int, float, float]:
+    """(count known, mean, median) of sentence_months of defendants convicted in ``year``."""
+    conv = _criminal_defendants(cases, defendants) & _decided_in(defendants, CONVICTED_OUTCOMES, year, year)
+    months = pd.to_numeric(defendants["sentence_months"]).astype("Float64")
+    sel = months[conv & months.notna().to_numpy(dtype=bool)].astype(float)
+    if len(sel) == 0:
+        return 0, float("nan"), float("nan")
+    return int(len(sel)), float(sel.mean()), float(sel.median())
+
+
+def restitution_share(cases: pd.DataFrame, defendants: pd.DataFrame, victims: pd.DataFrame,
+                      year: int) -> Share:
+    """Share of defendants convicted in ``year`` in cases with at least one victim
+    ordered to pay restitution (over restitution_ordered known)."""
+    with_victims = defendants["case_id"].isin(pd.Index(victims["case_id"].dropna().unique())).to_numpy(dtype=bool)
+    conv = (_criminal_defendants(cases, defendants) & with_victims
+            & _decided_in(defendants, CONVICTED_OUTCOMES, year, year))
+    flag = _flag(defendants["restitution_ordered"])
+    return _share(_eq(flag, True), _known(flag), conv)
+
+
+def relationship_share(cases: pd.DataFrame, victims: pd.DataFrame, year: int, value: str) -> Share:
+    """Share of victims in active criminal cases with ``relationship == value`` (over known)."""
+    return _victim_share(cases, victims, year, "relationship", value, boolean=False)
+
+
+def coercion_share(cases: pd.DataFrame, victims: pd.DataFrame, year: int, method: str) -> Share:
+    """Share of victims in active criminal cases whose coercion list contains
+    ``method`` (over victims with a non-empty list)."""
+    col = victims["coercion"]
+    return _share(_list_contains(col, method), _list_len(col) > 0,
+                  _victims_of(cases, victims, _active_case_mask(cases, year)))

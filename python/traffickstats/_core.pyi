@@ -62,8 +62,8 @@ def _csv_read(
     names: tuple[str, ...] | None, usecols: tuple[str, ...] | None, schema: Mapping[str, str] | None,
     na_values: tuple[bytes, ...], true_values: tuple[bytes, ...], false_values: tuple[bytes, ...],
     date_format: str | None, list_sep: bytes, max_field_size: int, on_bad: int, chunk_size: int,
-    size_hint: int = ..., nthreads: int = ...,
-) -> tuple[Table | None, list[tuple[int, str]] | None, tuple[str, ...] | None]: ...
+    size_hint: int = ..., nthreads: int = ..., infer_lists: bool = ..., hints: dict[str, str] | None = ...,
+) -> tuple[Table | None, list[tuple[int, str]] | None, tuple[tuple[str, str], ...] | None]: ...
 def _csv_write(table: Table, write: Any, delimiter: bytes, quotechar: bytes, list_sep: bytes,
                na_values: tuple[bytes, ...]) -> None: ...
 
