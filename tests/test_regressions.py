@@ -3,6 +3,9 @@
 Each test names how the defect was found.  Some only fail under the sanitizer build
 (scripts/check-sanitizers.sh), where undefined behaviour halts the process.
 """
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -46,3 +49,20 @@ def test_dictionary_column_must_be_unique():
                           np.array([0, 2], np.int32), dup)
     ok = _core.make_column("c", "category", np.array([0, 1], np.int32), None, None, dup._slice(0, 2))
     assert ts.Table({"c": ok}).to_pandas()["c"].tolist() == ["a", "b"]
+
+
+def test_invalid_utf8_in_a_skipped_row_does_not_hang():
+    # fuzz_csv.py (timeout): with on_bad_lines="skip"/"warn", invalid UTF-8 inside a
+    # row already dropped for its field count lay between two kept rows; the UTF-8
+    # check kept restarting at the end of the kept row before it, forever.  Run in a
+    # subprocess so that a regression fails instead of hanging the suite.
+    code = (
+        "import io, warnings, traffickstats as ts\n"
+        "warnings.simplefilter('ignore')\n"
+        "for bad in ('skip', 'warn'):\n"
+        "    t = ts.read_csv(io.BytesIO(b'n\\n\\n\\xde \\n\\n'), delimiter=' ', on_bad_lines=bad, threads=1)\n"
+        "    assert t.to_pydict() == {'n': [None, None]}, t.to_pydict()\n"
+        "    t = ts.read_csv(io.BytesIO(b'a,b\\n1,2\\n\\xff,2,3\\n\\xfe\\n4,5\\n'), on_bad_lines=bad)\n"
+        "    assert t.to_pydict() == {'a': [1, 4], 'b': [2, 5]}, t.to_pydict()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
