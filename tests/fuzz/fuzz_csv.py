@@ -102,11 +102,15 @@ def test_one_input(data: bytes) -> None:
     again = read(text, **other)
     assert again is not None and again.equals(t), f"threads/chunk_size changed the result: {opts}"
     # to_csv output reads back equal (documented), with the types fixed
+    sep = {"list_sep": opts["list_sep"]} if "list_sep" in opts else {}
     buf = io.BytesIO()
-    t.to_csv(buf)
+    try:
+        t.to_csv(buf, **sep)
+    except EXPECTED:  # documented: e.g. a list item holding the separator
+        return
     names = t.column_names
     if len(set(names)) == len(names) and names:
-        back = read(buf.getvalue(), schema=t.schema, **({"list_sep": opts["list_sep"]} if "list_sep" in opts else {}))
+        back = read(buf.getvalue(), schema=t.schema, **sep)
         assert back is not None, "to_csv output does not read back"
         assert back.equals(t), "to_csv output reads back different"
 
