@@ -66,3 +66,35 @@ def test_invalid_utf8_in_a_skipped_row_does_not_hang():
         "    assert t.to_pydict() == {'a': [1, 4], 'b': [2, 5]}, t.to_pydict()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_arrow_import_of_a_schema_without_format_is_an_error():
+    # fuzz_arrow.py (SIGSEGV): _arrow_import_array called strcmp(schema->format, "+s")
+    # before any check, so a producer's schema with a NULL format crashed the process.
+    import ctypes
+
+    class Schema(ctypes.Structure):
+        _fields_ = [("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_char_p),
+                    ("flags", ctypes.c_int64), ("n_children", ctypes.c_int64), ("children", ctypes.c_void_p),
+                    ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p)]
+
+    class Array(ctypes.Structure):
+        _fields_ = [("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
+                    ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64), ("buffers", ctypes.c_void_p),
+                    ("children", ctypes.c_void_p), ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p),
+                    ("private_data", ctypes.c_void_p)]
+
+    released = []
+    schema_release = ctypes.CFUNCTYPE(None, ctypes.POINTER(Schema))(lambda p: released.append("schema"))
+    array_release = ctypes.CFUNCTYPE(None, ctypes.POINTER(Array))(lambda p: released.append("array"))
+    zeros = ctypes.create_string_buffer(64)
+    buffers = (ctypes.c_void_p * 2)(None, ctypes.addressof(zeros))
+    s = Schema(format=None, release=ctypes.cast(schema_release, ctypes.c_void_p))
+    a = Array(length=1, n_buffers=2, buffers=ctypes.addressof(buffers),
+              release=ctypes.cast(array_release, ctypes.c_void_p))
+    new = ctypes.pythonapi.PyCapsule_New
+    new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    scap = new(ctypes.addressof(s), b"arrow_schema", None)
+    acap = new(ctypes.addressof(a), b"arrow_array", None)
+    with pytest.raises(ValueError, match="malformed"):
+        _core._arrow_import_array(scap, acap)
