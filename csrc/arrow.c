@@ -1506,6 +1506,10 @@ arrow_import_array(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "the Arrow capsule has already been consumed");
         return NULL;
     }
+    if (s->format == NULL) {
+        PyErr_SetString(PyExc_ValueError, "malformed Arrow schema: no format string");
+        return NULL;
+    }
     if (strcmp(s->format, "+s") == 0) {
         PyObject *names = NULL;
         PyObject *cols = import_struct(s, a, &names);
@@ -1609,6 +1613,10 @@ arrow_import_stream(PyObject *module, PyObject *cap)
     Py_END_ALLOW_THREADS
     if (rc != 0) {
         stream_error(&st, rc, "get_schema");
+        goto done;
+    }
+    if (schema.format == NULL) {
+        PyErr_SetString(PyExc_ValueError, "malformed Arrow schema: no format string");
         goto done;
     }
     if (strcmp(schema.format, "+s") != 0) {
