@@ -3,6 +3,7 @@
 Each test names how the defect was found.  Some only fail under the sanitizer build
 (scripts/check-sanitizers.sh), where undefined behaviour halts the process.
 """
+import ctypes
 import subprocess
 import sys
 
@@ -68,33 +69,52 @@ def test_invalid_utf8_in_a_skipped_row_does_not_hang():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+class _Schema(ctypes.Structure):
+    _fields_ = [("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_char_p),
+                ("flags", ctypes.c_int64), ("n_children", ctypes.c_int64), ("children", ctypes.c_void_p),
+                ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p)]
+
+
+class _Array(ctypes.Structure):
+    _fields_ = [("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
+                ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64), ("buffers", ctypes.c_void_p),
+                ("children", ctypes.c_void_p), ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p),
+                ("private_data", ctypes.c_void_p)]
+
+
+_RELEASED: list = []
+_SCHEMA_RELEASE = ctypes.CFUNCTYPE(None, ctypes.POINTER(_Schema))(lambda p: _RELEASED.append("schema"))
+_ARRAY_RELEASE = ctypes.CFUNCTYPE(None, ctypes.POINTER(_Array))(lambda p: _RELEASED.append("array"))
+_ZEROS = ctypes.create_string_buffer(64)
+_BUFFERS = (ctypes.c_void_p * 2)(None, ctypes.addressof(_ZEROS))
+
+
+def _ctypes_capsules(fmt):
+    """(schema capsule, array capsule, keep-alive) of a one-row array whose release
+    callbacks are Python functions (as a ctypes or cffi producer's are)."""
+    s = _Schema(format=fmt, release=ctypes.cast(_SCHEMA_RELEASE, ctypes.c_void_p))
+    a = _Array(length=1, n_buffers=2, buffers=ctypes.addressof(_BUFFERS),
+               release=ctypes.cast(_ARRAY_RELEASE, ctypes.c_void_p))
+    new = ctypes.pythonapi.PyCapsule_New
+    new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    return new(ctypes.addressof(s), b"arrow_schema", None), new(ctypes.addressof(a), b"arrow_array", None), (s, a)
+
+
 def test_arrow_import_of_a_schema_without_format_is_an_error():
     # fuzz_arrow.py (SIGSEGV): _arrow_import_array called strcmp(schema->format, "+s")
     # before any check, so a producer's schema with a NULL format crashed the process.
-    import ctypes
-
-    class Schema(ctypes.Structure):
-        _fields_ = [("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_char_p),
-                    ("flags", ctypes.c_int64), ("n_children", ctypes.c_int64), ("children", ctypes.c_void_p),
-                    ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p)]
-
-    class Array(ctypes.Structure):
-        _fields_ = [("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
-                    ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64), ("buffers", ctypes.c_void_p),
-                    ("children", ctypes.c_void_p), ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p),
-                    ("private_data", ctypes.c_void_p)]
-
-    released = []
-    schema_release = ctypes.CFUNCTYPE(None, ctypes.POINTER(Schema))(lambda p: released.append("schema"))
-    array_release = ctypes.CFUNCTYPE(None, ctypes.POINTER(Array))(lambda p: released.append("array"))
-    zeros = ctypes.create_string_buffer(64)
-    buffers = (ctypes.c_void_p * 2)(None, ctypes.addressof(zeros))
-    s = Schema(format=None, release=ctypes.cast(schema_release, ctypes.c_void_p))
-    a = Array(length=1, n_buffers=2, buffers=ctypes.addressof(buffers),
-              release=ctypes.cast(array_release, ctypes.c_void_p))
-    new = ctypes.pythonapi.PyCapsule_New
-    new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
-    scap = new(ctypes.addressof(s), b"arrow_schema", None)
-    acap = new(ctypes.addressof(a), b"arrow_array", None)
+    scap, acap, keep = _ctypes_capsules(None)
     with pytest.raises(ValueError, match="malformed"):
         _core._arrow_import_array(scap, acap)
+
+
+def test_arrow_release_callback_does_not_run_with_an_exception_set():
+    # fuzz_arrow.py (SystemError): after a failed import the holder's destructor called
+    # the producer's release with the TypeError still set; a release implemented in
+    # Python (ctypes/cffi) then ran with an exception pending, the TypeError was lost
+    # and the call ended in "SystemError: returned NULL without setting an exception".
+    scap, acap, keep = _ctypes_capsules(b"tss:")  # timestamps: unsupported
+    _RELEASED.clear()
+    with pytest.raises(TypeError, match="unsupported"):
+        _core._arrow_import_array(scap, acap)
+    assert _RELEASED == ["array"]
