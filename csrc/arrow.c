@@ -672,7 +672,14 @@ import_holder_destructor(PyObject *cap)
         PyErr_WriteUnraisable(cap);
         return;
     }
-    if (a->release != NULL) a->release(a);
+    if (a->release != NULL) {
+        /* The producer's release may run Python code (a ctypes or cffi callback), which
+         * must not start with the exception of a failed import pending. */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        a->release(a);
+        PyErr_Restore(type, value, tb);
+    }
     free(a);
 }
 
@@ -1656,8 +1663,14 @@ arrow_import_stream(PyObject *module, PyObject *cap)
 done:
     Py_XDECREF(names);
     Py_XDECREF(batches);
-    if (schema.release != NULL) schema.release(&schema);
-    st.release(&st);
+    {
+        /* as in import_holder_destructor: releases may run Python code */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (schema.release != NULL) schema.release(&schema);
+        st.release(&st);
+        PyErr_Restore(type, value, tb);
+    }
     return result;
 }
 
