@@ -118,3 +118,19 @@ def test_arrow_release_callback_does_not_run_with_an_exception_set():
     with pytest.raises(TypeError, match="unsupported"):
         _core._arrow_import_array(scap, acap)
     assert _RELEASED == ["array"]
+
+
+def test_arrow_error_message_of_a_child_without_format():
+    # fuzz_arrow.py (SIGSEGV): describing an unsupported list type for the error
+    # message followed the child schema and read its NULL format.
+    scap, acap, (s, a) = _ctypes_capsules(b"+l")
+    child = _Schema(format=None, release=ctypes.cast(_SCHEMA_RELEASE, ctypes.c_void_p))
+    children = (ctypes.c_void_p * 1)(ctypes.addressof(child))
+    s.n_children, s.children = 1, ctypes.addressof(children)
+    with pytest.raises((TypeError, ValueError)):
+        _core._arrow_import_array(scap, acap)
+    child.format = b"z"  # binary items: unsupported, named in the message
+    scap, acap, (s, a) = _ctypes_capsules(b"+l")
+    s.n_children, s.children = 1, ctypes.addressof(children)
+    with pytest.raises(TypeError, match="'z'"):
+        _core._arrow_import_array(scap, acap)
