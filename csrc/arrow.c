@@ -442,6 +442,9 @@ object_schema(struct ArrowSchema *s, PyObject *obj)
 static PyObject *
 format_description(const struct ArrowSchema *s)
 {
+    if (s->format == NULL) {  /* a malformed producer's schema, described for the error */
+        return PyUnicode_FromString("(no format)");
+    }
     if (s->dictionary != NULL) {
         PyObject *v = format_description(s->dictionary);
         if (v == NULL) return NULL;
@@ -449,7 +452,7 @@ format_description(const struct ArrowSchema *s)
         Py_DECREF(v);
         return r;
     }
-    if (s->n_children == 1 && s->format[0] == '+') {
+    if (s->n_children == 1 && s->format[0] == '+' && s->children != NULL && s->children[0] != NULL) {
         PyObject *v = format_description(s->children[0]);
         if (v == NULL) return NULL;
         PyObject *r = PyUnicode_FromFormat("'%s' of %U", s->format, v);
@@ -1264,6 +1267,10 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
 {
     int wide = s->format[1] == 'L';
     const struct ArrowSchema *cs = s->children[0];
+    if (cs == NULL || cs->format == NULL || (cs->dictionary != NULL && cs->dictionary->format == NULL)) {
+        ts_error_col(PyExc_ValueError, name, "malformed Arrow schema (list item type)");
+        return -1;
+    }
     if (cs->dictionary == NULL && is_string_format(cs->format)) {
         return import_list_of_strings(col, s, a, holder, name);
     }
