@@ -5,9 +5,10 @@
 #   ts_san_venv DIR   creates (or reuses, when DIR/.ts-sanitize-ok exists) a venv at DIR
 #                     holding a TRAFFICKSTATS_SANITIZE=1 build of this checkout and the
 #                     test and fuzzing dependencies.
-#   ts_san_env LOGDIR exports the environment under which Python runs the sanitizer
-#                     build: ASan runtime preloaded, PYTHONMALLOC=malloc, leak checking
-#                     with scripts/lsan.supp, every report written to LOGDIR.
+#   ts_san_env LOGDIR [leaks]  exports the environment under which Python runs the
+#                     sanitizer build: ASan runtime preloaded, PYTHONMALLOC=malloc,
+#                     UBSan halting, ASan/LSan reports written to LOGDIR; "leaks" turns
+#                     on LeakSanitizer with scripts/lsan.supp.
 #   ts_san_reports LOGDIR  prints the ASan/LSan reports in LOGDIR; returns 1 if there
 #                     are any.
 #
@@ -55,7 +56,14 @@ ts_san_venv() {
 }
 
 ts_san_env() {
-    local logdir=$1
+    # ts_san_env LOGDIR [leaks]
+    #   without "leaks": ASan + UBSan with the fast unwinder, no leak checking (the
+    #   whole test suite runs like this: every test, at about 3x the normal time);
+    #   with "leaks": LeakSanitizer on, every malloc unwound with the slow DWARF
+    #   unwinder (CPython has no frame pointers, and scripts/lsan.supp needs the
+    #   frames above libpython to tell the interpreter's allocations from ours),
+    #   about 10x slower again, so it runs on the tests that drive every C entry point.
+    local logdir=$1 mode=${2:-}
     mkdir -p "$logdir"
     # libstdc++ is preloaded too: C++ extensions in the test dependencies (pyarrow,
     # duckdb) throw exceptions, and ASan's __cxa_throw interceptor aborts ("CHECK
@@ -64,7 +72,12 @@ ts_san_env() {
     export LD_PRELOAD
     export PYTHONMALLOC=malloc
     # allocator_may_return_null: a huge request becomes MemoryError, as without ASan.
-    export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=16:allocator_may_return_null=1:halt_on_error=1:log_path=$logdir/asan"
+    local common="allocator_may_return_null=1:halt_on_error=1:log_path=$logdir/asan"
+    if [[ $mode == leaks ]]; then
+        export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=16:$common"
+    else
+        export ASAN_OPTIONS="detect_leaks=0:$common"
+    fi
     export LSAN_OPTIONS="suppressions=$TS_ROOT/scripts/lsan.supp:print_suppressions=0"
     # gcc's UBSan runtime ignores log_path: its reports go to stderr (run pytest with
     # --capture=sys so that they are not swallowed) and halt the process, which fails
@@ -72,7 +85,7 @@ ts_san_env() {
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
     export HYPOTHESIS_PROFILE=ci
     # tests/test_leaks.py: fewer repetitions, LeakSanitizer sees every allocation here.
-    export TRAFFICKSTATS_LEAK_CALLS=${TRAFFICKSTATS_LEAK_CALLS:-500}
+    export TRAFFICKSTATS_LEAK_CALLS=${TRAFFICKSTATS_LEAK_CALLS:-300}
 }
 
 ts_san_reports() {
