@@ -7,8 +7,8 @@ Each operation runs ``WARMUP`` times (caches, interned strings and NumPy's dtype
 ufunc caches fill up), then ``CALLS`` (10,000) more times.  A leak of 100 bytes per
 call therefore adds 1,000,000 bytes.  We allow
 
-* tracemalloc growth below ``10 * CALLS`` bytes (100 kB: 10 bytes per call, a tenth of
-  the leak we must see).  tracemalloc counts everything the C core allocates: Python
+* tracemalloc growth below ``10 * CALLS + 16 kB`` bytes (116 kB: about a ninth of the
+  leak we must see).  tracemalloc counts everything the C core allocates: Python
   objects, ``PyMem_RawMalloc`` buffers and NumPy data buffers (NumPy reports those to
   tracemalloc under its own domain);
 * RSS growth below ``50 * CALLS`` bytes (500 kB: half of the leak), which also catches
@@ -18,9 +18,10 @@ call therefore adds 1,000,000 bytes.  We allow
 ``test_harness_detects_a_100_byte_leak`` proves both claims on deliberately leaking
 callables, so a passing run means "less than 100 bytes per call", not "nothing checked".
 
-Under the sanitizer build (``TRAFFICKSTATS_LEAK_CALLS`` set by
-``scripts/check-sanitizers.sh``) the count is smaller, because LeakSanitizer watches
-every allocation there anyway; the thresholds scale with the count.
+Under the sanitizer build (``TRAFFICKSTATS_LEAK_CALLS`` and ``TRAFFICKSTATS_LEAK_RSS=0``
+set by ``scripts/sanitizer-env.sh``) the count is smaller, because LeakSanitizer
+watches every allocation there anyway (the thresholds scale with the count), and RSS is
+not compared: ASan's quarantine keeps freed memory resident on purpose.
 """
 from __future__ import annotations
 
@@ -40,7 +41,11 @@ from traffickstats import _core
 
 CALLS = int(os.environ.get("TRAFFICKSTATS_LEAK_CALLS", "10000"))
 WARMUP = max(200, CALLS // 20)
-TRACED_LIMIT = 10 * CALLS     # bytes; a 100 B/call leak adds 100 * CALLS
+CHECK_RSS = os.environ.get("TRAFFICKSTATS_LEAK_RSS", "1") != "0"
+# bytes; a 100 B/call leak adds 100 * CALLS.  The fixed 16 kB covers caches that settle
+# late (it matters only for the short runs under the sanitizer build: with 300 calls the
+# limit is 19 kB against the 30 kB such a leak would add).
+TRACED_LIMIT = 10 * CALLS + 16_384
 RSS_LIMIT = 50 * CALLS        # bytes
 
 
@@ -84,7 +89,8 @@ def measure(fn: Callable[[], Any], exc: type[BaseException] | tuple | None = Non
 def assert_no_leak(fn: Callable[[], Any], exc: type[BaseException] | tuple | None = None) -> None:
     traced, rss = measure(fn, exc)
     assert traced < TRACED_LIMIT, f"tracemalloc grew by {traced} bytes over {CALLS} calls"
-    assert rss < RSS_LIMIT, f"RSS grew by {rss} bytes over {CALLS} calls"
+    if CHECK_RSS:
+        assert rss < RSS_LIMIT, f"RSS grew by {rss} bytes over {CALLS} calls"
 
 
 # --------------------------------------------------------------------------- harness
@@ -94,7 +100,7 @@ def test_harness_detects_a_100_byte_leak():
     # A Python-allocator leak: tracemalloc sees it.
     kept: list = []
     traced, _ = measure(lambda: kept.append(bytes(100 - 33)))  # 33 = bytes object header
-    assert traced >= TRACED_LIMIT * 5
+    assert traced >= TRACED_LIMIT
     del kept
 
     # A plain-malloc leak that tracemalloc cannot see: RSS sees it.
@@ -109,7 +115,8 @@ def test_harness_detects_a_100_byte_leak():
         ptrs.append(p)  # the list's growth is traced; the block is not
 
     _, rss = measure(leak_malloc)
-    assert rss >= RSS_LIMIT
+    if CHECK_RSS and CALLS >= 10_000:  # fewer calls can fit in heap pages already resident
+        assert rss >= RSS_LIMIT
     libc.free.argtypes = [ctypes.c_void_p]
     for p in ptrs:
         libc.free(p)
@@ -166,7 +173,9 @@ def _pyarrow_table() -> Any:
 OK_CASES: dict[str, Callable[[], Any]] = {
     "Table(arrays, lists, masked)": lambda: ts.Table(DATA, schema=SCHEMA),
     "Table(empty)": lambda: ts.Table({}),
-    "Table.from_pandas": lambda: ts.Table.from_pandas(DF, schema=SCHEMA),
+    # a fresh frame each call: column access on one long-lived DataFrame grows pandas'
+    # copy-on-write reference lists until pandas prunes them (hundreds of calls)
+    "Table.from_pandas": lambda: ts.Table.from_pandas(DF.copy(), schema=SCHEMA),
     "to_pandas": lambda: T.to_pandas(),
     "to_pydict": lambda: T.to_pydict(),
     "repr": lambda: (repr(T), T._repr_html_()),
