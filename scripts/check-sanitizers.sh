@@ -11,16 +11,15 @@
 #      -O1 -g, UB not recoverable, -Werror;
 #   2. self-test: a deliberate heap overflow and a deliberate leak (through ctypes, not
 #      the package) must each produce a report, proving the reports are not lost;
-#   3. pytest over the whole of tests/ with the ASan runtime preloaded, PYTHONMALLOC=malloc
-#      (so ASan sees every Python object), UBSan halting on the first error,
-#      HYPOTHESIS_PROFILE=ci;
-#   4. a second pass with LeakSanitizer on (detect_leaks=1, scripts/lsan.supp listing
-#      interpreter and NumPy allocations only, slow unwinding so that the suppressions
-#      can tell them apart) over the tests that drive every C entry point with its
-#      error paths: test_leaks.py (TRAFFICKSTATS_LEAK_CALLS=300), test_refcounts.py,
-#      test_regressions.py, test_table.py, test_threads.py (TS_SAN_LEAK_TESTS to change).
-#      Leak checking the whole suite is possible (TS_SAN_LEAK_TESTS="$(cd tests; ls
-#      test_*.py)") but takes over 20 minutes on 2 cores.  ASan and LSan reports go to
+#   3. pytest over tests/ with the ASan runtime preloaded, PYTHONMALLOC=malloc (so ASan
+#      sees every Python object), UBSan halting on the first error, HYPOTHESIS_PROFILE=ci;
+#   4. the tests that drive every C entry point with its error paths -- test_leaks.py
+#      (TRAFFICKSTATS_LEAK_CALLS=300), test_refcounts.py, test_regressions.py,
+#      test_threads.py; TS_SAN_LEAK_TESTS to change the list -- with LeakSanitizer on as
+#      well (detect_leaks=1, scripts/lsan.supp listing interpreter and NumPy allocations
+#      only, slow unwinding so that the suppressions can tell them apart); step 3 skips
+#      them.  Leak checking the whole suite is possible (TS_SAN_LEAK_TESTS="$(cd tests;
+#      ls test_*.py)") but takes over 20 minutes on 2 cores.  ASan and LSan reports go to
 #      files printed at the end; UBSan's go to stderr (pytest runs with --capture=sys so
 #      that file descriptor 2 is never swallowed).  Every report also makes the process
 #      exit non-zero (ASan and UBSan halt, LSan exits 23), so nothing passes silently.
@@ -59,22 +58,25 @@ echo "sanitizer self-test: overflow and leak are reported"
 
 # --- 3. the test suite ----------------------------------------------------------------
 PYTEST=(-m pytest -q -p no:cacheprovider -p no:faulthandler --capture=sys -o addopts="-ra --import-mode=importlib")
+# The tests of the leak pass (step 4) run there, under ASan + UBSan as well.
+LEAK_TESTS=${TS_SAN_LEAK_TESTS:-test_leaks.py test_refcounts.py test_regressions.py test_threads.py}
+leak_tests=() ignore=()
+for f in $LEAK_TESTS; do
+    leak_tests+=("$TS_ROOT/tests/$f")
+    ignore+=("--ignore=$TS_ROOT/tests/$f")
+done
 set +e
 (
     ts_san_env "$LOGDIR"
     cd /tmp  # import the installed package, never the source tree
     # --capture=sys: pytest must not redirect file descriptor 2, where the sanitizers write
-    "$VENV/bin/python" "${PYTEST[@]}" "$TS_ROOT/tests" "$@"
+    "$VENV/bin/python" "${PYTEST[@]}" "$TS_ROOT/tests" "${ignore[@]}" "$@"
 )
 rc=$?
 echo "check-sanitizers: ASan+UBSan pass over tests/ done at $((SECONDS - start)) s (pytest exit $rc)"
 
 # --- 4. leak pass ----------------------------------------------------------------------
 # LeakSanitizer over the tests that call every C entry point, success and error paths.
-leak_tests=()
-for f in ${TS_SAN_LEAK_TESTS:-test_leaks.py test_refcounts.py test_regressions.py test_table.py test_threads.py}; do
-    leak_tests+=("$TS_ROOT/tests/$f")
-done
 (
     ts_san_env "$LOGDIR" leaks
     cd /tmp
