@@ -442,6 +442,9 @@ object_schema(struct ArrowSchema *s, PyObject *obj)
 static PyObject *
 format_description(const struct ArrowSchema *s)
 {
+    if (s->format == NULL) {  /* a malformed producer's schema, described for the error */
+        return PyUnicode_FromString("(no format)");
+    }
     if (s->dictionary != NULL) {
         PyObject *v = format_description(s->dictionary);
         if (v == NULL) return NULL;
@@ -449,7 +452,7 @@ format_description(const struct ArrowSchema *s)
         Py_DECREF(v);
         return r;
     }
-    if (s->n_children == 1 && s->format[0] == '+') {
+    if (s->n_children == 1 && s->format[0] == '+' && s->children != NULL && s->children[0] != NULL) {
         PyObject *v = format_description(s->children[0]);
         if (v == NULL) return NULL;
         PyObject *r = PyUnicode_FromFormat("'%s' of %U", s->format, v);
@@ -672,7 +675,14 @@ import_holder_destructor(PyObject *cap)
         PyErr_WriteUnraisable(cap);
         return;
     }
-    if (a->release != NULL) a->release(a);
+    if (a->release != NULL) {
+        /* The producer's release may run Python code (a ctypes or cffi callback), which
+         * must not start with the exception of a failed import pending. */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        a->release(a);
+        PyErr_Restore(type, value, tb);
+    }
     free(a);
 }
 
@@ -1228,6 +1238,10 @@ import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray
 {
     int wide = s->format[1] == 'L';
     const struct ArrowSchema *cs = s->children[0];
+    if (cs == NULL || cs->format == NULL || (cs->dictionary != NULL && cs->dictionary->format == NULL)) {
+        ts_error_col(PyExc_ValueError, name, "malformed Arrow schema (list item type)");
+        return -1;
+    }
     if (cs->dictionary == NULL && is_string_format(cs->format)) {
         return import_list_of_strings(col, s, a, holder, name);
     }
@@ -1477,6 +1491,10 @@ arrow_import_array(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "the Arrow capsule has already been consumed");
         return NULL;
     }
+    if (s->format == NULL) {
+        PyErr_SetString(PyExc_ValueError, "malformed Arrow schema: no format string");
+        return NULL;
+    }
     if (strcmp(s->format, "+s") == 0) {
         PyObject *names = NULL;
         PyObject *cols = import_struct(s, a, &names);
@@ -1582,6 +1600,10 @@ arrow_import_stream(PyObject *module, PyObject *cap)
         stream_error(&st, rc, "get_schema");
         goto done;
     }
+    if (schema.format == NULL) {
+        PyErr_SetString(PyExc_ValueError, "malformed Arrow schema: no format string");
+        goto done;
+    }
     if (strcmp(schema.format, "+s") != 0) {
         PyErr_Format(PyExc_TypeError, "expected an Arrow stream of record batches (format '+s'), got format '%s'",
                      schema.format);
@@ -1619,8 +1641,14 @@ arrow_import_stream(PyObject *module, PyObject *cap)
 done:
     Py_XDECREF(names);
     Py_XDECREF(batches);
-    if (schema.release != NULL) schema.release(&schema);
-    st.release(&st);
+    {
+        /* as in import_holder_destructor: releases may run Python code */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (schema.release != NULL) schema.release(&schema);
+        st.release(&st);
+        PyErr_Restore(type, value, tb);
+    }
     return result;
 }
 

@@ -446,6 +446,18 @@ as_dictionary(PyObject *dictionary, PyObject *name)
             ts_error_col(PyExc_TypeError, name, "dictionary must be a string column without nulls");
             return NULL;
         }
+        /* unique labels, as for a sequence of categories */
+        PyObject *labels = ts_dictionary_labels(d);
+        if (labels == NULL) return NULL;
+        PyObject *set = PySet_New(labels);
+        Py_ssize_t distinct = set ? PySet_GET_SIZE(set) : -1;
+        Py_XDECREF(set);
+        Py_DECREF(labels);
+        if (distinct < 0) return NULL;
+        if (distinct != d->length) {
+            ts_error_col(PyExc_ValueError, name, "categories must be unique; the dictionary column repeats a label");
+            return NULL;
+        }
         Py_INCREF(d);
         return d;
     }
@@ -537,11 +549,20 @@ make_column(PyObject *module, PyObject *args, PyObject *kwds)
             goto error;
         }
         if (type == TS_STRING) {
+            const uint8_t *bytes = PyArray_DATA(varr);
             int ok;
-            TS_MAYBE_NOGIL(o[n] - o[0], ok = ts_utf8_valid((const uint8_t *)PyArray_DATA(varr) + o[0], o[n] - o[0], &bad));
+            TS_MAYBE_NOGIL(o[n] - o[0], ok = ts_utf8_valid(bytes + o[0], o[n] - o[0], &bad));
             if (!ok) {
                 ts_error_col(PyExc_ValueError, name, "invalid UTF-8 at byte %zd", bad + o[0]);
                 goto error;
+            }
+            /* every row must be UTF-8 on its own: no row may start inside a character */
+            for (Py_ssize_t i = 1; i < n; i++) {
+                if (o[i] < o[n] && (bytes[o[i]] & 0xC0) == 0x80) {
+                    ts_error_col(PyExc_ValueError, name, "row %zd starts inside a UTF-8 character (byte %d)",
+                                 i, (int)o[i]);
+                    goto error;
+                }
             }
         }
     }

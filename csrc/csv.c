@@ -1321,6 +1321,12 @@ check_utf8(reader *r)
         size_t off = from + (size_t)bad;
         while (ri + 1 < r->nrows && r->rows[ri + 1].start <= off) ri++;
         row_t *row = &r->rows[ri];
+        if (off >= row->end) {
+            /* between kept rows: the bytes of a row already dropped (skip/warn) */
+            if (ri + 1 >= r->nrows) return 0;
+            from = r->rows[ri + 1].start;
+            continue;
+        }
         int col = 0;
         for (uint32_t j = 0; j < row->nf; j++) {
             if (r->fields[row->first + j].start <= off) col = (int)j;
