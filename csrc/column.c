@@ -481,6 +481,17 @@ first_decrease(const int32_t *o, Py_ssize_t n)
     return -1;
 }
 
+/* First row i >= 1 whose start offset falls inside a UTF-8 character (on a
+ * continuation byte), or -1.  No GIL needed. */
+static Py_ssize_t
+first_split_char(const uint8_t *bytes, const int32_t *o, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (o[i] < o[n] && (bytes[o[i]] & 0xC0) == 0x80) return i;
+    }
+    return -1;
+}
+
 /* Checks category codes against [-1, ndict): returns the first bad row or -1, and
  * counts the nulls (code -1, or mask entry false); *needs_fix is set when a masked-out
  * row holds a code other than -1.  No GIL needed. */
@@ -557,12 +568,11 @@ make_column(PyObject *module, PyObject *args, PyObject *kwds)
                 goto error;
             }
             /* every row must be UTF-8 on its own: no row may start inside a character */
-            for (Py_ssize_t i = 1; i < n; i++) {
-                if (o[i] < o[n] && (bytes[o[i]] & 0xC0) == 0x80) {
-                    ts_error_col(PyExc_ValueError, name, "row %zd starts inside a UTF-8 character (byte %d)",
-                                 i, (int)o[i]);
-                    goto error;
-                }
+            TS_MAYBE_NOGIL(n, bad = first_split_char(bytes, o, n));
+            if (bad >= 0) {
+                ts_error_col(PyExc_ValueError, name, "row %zd starts inside a UTF-8 character (byte %d)",
+                             bad, (int)o[bad]);
+                goto error;
             }
         }
     }

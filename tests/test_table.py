@@ -429,3 +429,15 @@ def test_buffer_validation_on_large_inputs_names_the_row():
     offs[60_000] = 0
     with pytest.raises(ValueError, match="offsets decrease at row 59999"):
         _core.make_column("s", "string", np.zeros(n, np.uint8), None, offs)
+
+
+def test_string_row_starting_inside_a_character_on_large_input():
+    # the per-row start check also runs without the GIL above the threshold
+    n = 50_000
+    data = np.frombuffer("é".encode() * n, dtype=np.uint8)
+    offs = np.arange(0, 2 * n + 1, 2, dtype=np.int32)
+    assert len(_core.make_column("s", "string", data, None, offs)) == n
+    offs[40_000] += 1
+    offs[40_001] += 1
+    with pytest.raises(ValueError, match="row 40000 starts inside a UTF-8 character"):
+        _core.make_column("s", "string", data, None, offs)
