@@ -41,20 +41,29 @@
 #define GB_LANE_CODES 2048
 #define GB_LANE8_CODES 256
 
+/* Lanes for codes of which `sample` holds m, spread evenly over n rows. */
 static int
-gb_lanes(Py_ssize_t nc, const int32_t *codes, Py_ssize_t n)
+gb_lanes_sample(Py_ssize_t nc, const int32_t *sample, Py_ssize_t m, Py_ssize_t stride,
+                Py_ssize_t n)
 {
     if (nc > GB_LANE_CODES) return 1;
     if (nc > GB_LANE8_CODES || n < 8192) return 4;
     uint16_t hist[GB_LANE8_CODES];
     memset(hist, 0, sizeof(hist));
-    const Py_ssize_t m = 4096, stride = n / m;
     int top = 0;
     for (Py_ssize_t i = 0; i < m; i++) {
-        int32_t g = codes[i * stride];
+        int32_t g = sample[i * stride];
         if (g >= 0 && g < nc && ++hist[g] > top) top = hist[g];
     }
     return top * 4 > m ? 8 : 4;
+}
+
+#define GB_LANE_SAMPLE 4096
+
+static int
+gb_lanes(Py_ssize_t nc, const int32_t *codes, Py_ssize_t n)
+{
+    return gb_lanes_sample(nc, codes, GB_LANE_SAMPLE, n / GB_LANE_SAMPLE, n);
 }
 /* With at least this many codes, threads split the codes instead of the rows. */
 #define GB_GPART_CODES 65536
@@ -1348,7 +1357,10 @@ gb_multi_worker(void *arg)
 #define GB_BLOCK_MAX (1 << 18)
 
 typedef struct {
-    const int32_t *codes;
+    const int32_t *codes;  /* NULL when the codes come from keys: */
+    const void *keys;      /* int32 or int64 (kvt) keys, code = key - g0 */
+    int kvt;
+    int64_t g0;
     int ncols, lanes, bad;
     const double *vals[GB_MAXCOLS];
     const uint8_t *masks[GB_MAXCOLS];
@@ -1379,20 +1391,43 @@ typedef struct {
         for (; i_ < c1; i_++) ROW(i_, 0);                                           \
     } while (0)
 
-/* One chunk of column k with the validity and NaN test per row (lane 0 only). */
-static int
-gb_bsum_careful(gb_bjob *j, int k, Py_ssize_t c0, Py_ssize_t c1)
+/* The blocked sums read a row's code from one of three sources, KM_ (a constant in
+ * each inlined copy) says which: 0 codes[i], 1 int64 keys k64[i] - g0, 2 int32 keys
+ * k32[i] - g0.  A key outside [g0, g0 + nc) raises `bad` like a code outside
+ * [-1, nc) (keys have no dropped rows). */
+enum { GB_KM_CODES = 0, GB_KM_K64, GB_KM_K32 };
+#define GB_BSLOT(I_) do {                                                           \
+        if (KM_ == GB_KM_CODES) { GB_SLOT(I_); }                                    \
+        else {                                                                      \
+            uint64_t d_ = KM_ == GB_KM_K64 ? (uint64_t)k64[I_] - g0                 \
+                                           : (uint64_t)(int64_t)k32[I_] - g0;       \
+            g_ = (uint32_t)d_ + 1u;                                                 \
+            if (d_ >= nc) { bad = 1; g_ = 0; }                                      \
+        }                                                                           \
+    } while (0)
+
+#if defined(__GNUC__)
+#define GB_INLINE static inline __attribute__((always_inline))
+#else
+#define GB_INLINE static inline
+#endif
+
+/* One chunk of column k with the validity and NaN test per row (lane 0 only): rows
+ * base + [0, len), their codes from codes/k64/k32 (already offset by base). */
+GB_INLINE int
+gb_bsum_careful(gb_bjob *j, int k, const int KM_, const int32_t *codes, const int64_t *k64,
+                const int32_t *k32, Py_ssize_t base, Py_ssize_t len)
 {
-    const int32_t *codes = j->codes;
+    const uint64_t g0 = (uint64_t)j->g0;
     const uint32_t nc = (uint32_t)j->nc;
-    const double *v = j->vals[k];
-    const uint8_t *mk = j->masks[k];
+    const double *v = j->vals[k] + base;
+    const uint8_t *mk = j->masks[k] ? j->masks[k] + base : NULL;
     double *S = j->S + (size_t)k * (size_t)j->lanes * j->m;
     int64_t *SK = j->SK + (size_t)k * j->m;
     int bad = 0;
     uint32_t g_;
-    for (Py_ssize_t i = c0; i < c1; i++) {
-        GB_SLOT(i);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        GB_BSLOT(i);
         double x = v[i];
         if ((mk == NULL || mk[i]) && x == x) S[g_] += x;
         else SK[g_]++;
@@ -1400,12 +1435,16 @@ gb_bsum_careful(gb_bjob *j, int k, Py_ssize_t c0, Py_ssize_t c1)
     return bad;
 }
 
-static void
-gb_bsum_worker(void *arg)
+/* Rows base + [0, len), codes from codes/k64/k32 as KM_ says (offset by base): adds
+ * them into the per-chunk sums and folds those into the compensated totals; returns
+ * the `bad` flag. */
+GB_INLINE int
+gb_bsum_chunk(gb_bjob *j, const int KM_, const int32_t *codes, const int64_t *k64,
+              const int32_t *k32, Py_ssize_t base, Py_ssize_t len)
 {
-    gb_bjob *j = (gb_bjob *)arg;
-    const int32_t *codes = j->codes;
+    const uint64_t g0 = (uint64_t)j->g0;
     const int K = j->ncols;
+    const Py_ssize_t c0 = 0, c1 = len;
     const size_t m = j->m, L = (size_t)j->lanes, per = L * m;
     const uint32_t nc = (uint32_t)j->nc;
     double *S = j->S;
@@ -1415,42 +1454,41 @@ gb_bsum_worker(void *arg)
     for (int k = 0; k < K; k++) if (j->masks[k] != NULL) nomask = 0;
     const size_t o1 = L > 1 ? m : 0, o2 = 2 * o1, o3 = 3 * o1;
     const size_t o4 = L > 4 ? 4 * m : 0, o5 = o4 + o1, o6 = o4 + o2, o7 = o4 + o3;
-    const double *v0 = j->vals[0], *v1 = j->vals[K > 1 ? 1 : 0];
-    const double *v2 = j->vals[K > 2 ? 2 : 0], *v3 = j->vals[K > 3 ? 3 : 0];
+    const double *v0 = j->vals[0] + base, *v1 = j->vals[K > 1 ? 1 : 0] + base;
+    const double *v2 = j->vals[K > 2 ? 2 : 0] + base, *v3 = j->vals[K > 3 ? 3 : 0] + base;
     double *S1 = S + (K > 1 ? per : 0), *S2 = S + (K > 2 ? 2 * per : 0), *S3 = S + (K > 3 ? 3 * per : 0);
-#define ROW_B1(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+#define ROW_B1(I_, OFF_) do { GB_BSLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
         S[s_] += v0[I_]; } while (0)
-#define ROW_B2(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+#define ROW_B2(I_, OFF_) do { GB_BSLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
         S[s_] += v0[I_]; S1[s_] += v1[I_]; } while (0)
-#define ROW_B3(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+#define ROW_B3(I_, OFF_) do { GB_BSLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
         S[s_] += v0[I_]; S1[s_] += v1[I_]; S2[s_] += v2[I_]; } while (0)
-#define ROW_B4(I_, OFF_) do { GB_SLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
+#define ROW_B4(I_, OFF_) do { GB_BSLOT(I_); size_t s_ = g_ + (OFF_); R[s_]++;          \
         S[s_] += v0[I_]; S1[s_] += v1[I_]; S2[s_] += v2[I_]; S3[s_] += v3[I_]; } while (0)
-#define ROW_BR(I_, OFF_) do { GB_SLOT(I_); R[g_ + (OFF_)]++; } while (0)
+#define ROW_BR(I_, OFF_) do { GB_BSLOT(I_); R[g_ + (OFF_)]++; } while (0)
 #if defined(__SSE2__)
     /* one column: its sum and a row count (a double, exact) side by side, updated by
      * one two-lane add: one read-modify-write per row instead of two */
     const __m128d one_ = _mm_set1_pd(1.0);
-#define ROW_B1P(I_, OFF_) do { GB_SLOT(I_); double *p_ = S + 2 * (g_ + (OFF_));         \
+#define ROW_B1P(I_, OFF_) do { GB_BSLOT(I_); double *p_ = S + 2 * (g_ + (OFF_));         \
         _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), _mm_loadl_pd(one_, v0 + (I_))));  \
     } while (0)
     /* two or three columns: records (s0, s1, s2 or count, count or 0) in Q */
     double *Q = j->Q;
     const __m128d onez_ = _mm_set_pd(0.0, 1.0);
-#define ROW_B2P(I_, OFF_) do { GB_SLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
+#define ROW_B2P(I_, OFF_) do { GB_BSLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
         __m128d a_ = _mm_loadh_pd(_mm_load_sd(v0 + (I_)), v1 + (I_));                    \
         _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), a_));                             \
         _mm_storeu_pd(p_ + 2, _mm_add_pd(_mm_loadu_pd(p_ + 2), onez_));                  \
     } while (0)
-#define ROW_B3P(I_, OFF_) do { GB_SLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
+#define ROW_B3P(I_, OFF_) do { GB_BSLOT(I_); double *p_ = Q + 4 * (g_ + (OFF_));         \
         __m128d a_ = _mm_loadh_pd(_mm_load_sd(v0 + (I_)), v1 + (I_));                    \
         __m128d b_ = _mm_loadl_pd(one_, v2 + (I_));                                      \
         _mm_storeu_pd(p_, _mm_add_pd(_mm_loadu_pd(p_), a_));                             \
         _mm_storeu_pd(p_ + 2, _mm_add_pd(_mm_loadu_pd(p_ + 2), b_));                     \
     } while (0)
 #endif
-    for (Py_ssize_t c0 = j->start; c0 < j->end; c0 += j->chunk) {
-        Py_ssize_t c1 = j->end - c0 > j->chunk ? c0 + j->chunk : j->end;
+    {
         if (nomask && K == 1) {
 #if defined(__SSE2__)
             GB_BSTEP(ROW_B1P);
@@ -1487,9 +1525,9 @@ gb_bsum_worker(void *arg)
             GB_BSTEP(ROW_BR);
             for (int k = 0; k < K; k++) {
                 if (j->masks[k] != NULL) continue;   /* done carefully below */
-                const double *v = j->vals[k];
+                const double *v = j->vals[k] + base;
                 double *Sk = S + (size_t)k * per;
-#define ROW_BK(I_, OFF_) do { GB_SLOT(I_); Sk[g_ + (OFF_)] += v[I_]; } while (0)
+#define ROW_BK(I_, OFF_) do { GB_BSLOT(I_); Sk[g_ + (OFF_)] += v[I_]; } while (0)
                 GB_BSTEP(ROW_BK);
             }
         }
@@ -1506,7 +1544,7 @@ gb_bsum_worker(void *arg)
                 careful = probe != probe;
                 if (careful) memset(Sk, 0, per * sizeof(double));
             }
-            if (careful) bad |= gb_bsum_careful(j, k, c0, c1);
+            if (careful) bad |= gb_bsum_careful(j, k, KM_, codes, k64, k32, base, len);
             for (size_t g = 1; g < m; g++) {
                 double t = Sk[g];
                 for (size_t l = 1; l < L; l++) t += Sk[l * m + g];
@@ -1517,21 +1555,73 @@ gb_bsum_worker(void *arg)
             memset(Sk, 0, per * sizeof(double));
         }
     }
+    return bad;
+}
+
+static int
+gb_bsum_chunk_codes(gb_bjob *j, Py_ssize_t c0, Py_ssize_t len)
+{
+    return gb_bsum_chunk(j, GB_KM_CODES, j->codes + c0, NULL, NULL, c0, len);
+}
+
+static int
+gb_bsum_chunk_k64(gb_bjob *j, Py_ssize_t c0, Py_ssize_t len)
+{
+    return gb_bsum_chunk(j, GB_KM_K64, NULL, (const int64_t *)j->keys + c0, NULL, c0, len);
+}
+
+static int
+gb_bsum_chunk_k32(gb_bjob *j, Py_ssize_t c0, Py_ssize_t len)
+{
+    return gb_bsum_chunk(j, GB_KM_K32, NULL, NULL, (const int32_t *)j->keys + c0, c0, len);
+}
+
+static void
+gb_bsum_worker(void *arg)
+{
+    gb_bjob *j = (gb_bjob *)arg;
+    int (*chunk)(gb_bjob *, Py_ssize_t, Py_ssize_t) =
+        j->keys == NULL ? gb_bsum_chunk_codes
+                        : j->kvt == VT_I8 ? gb_bsum_chunk_k64 : gb_bsum_chunk_k32;
+    int bad = 0;
+    for (Py_ssize_t c0 = j->start; c0 < j->end && !(bad && j->keys); c0 += j->chunk) {
+        Py_ssize_t c1 = j->end - c0 > j->chunk ? c0 + j->chunk : j->end;
+        bad |= chunk(j, c0, c1 - c0);
+    }
     j->bad = bad;
 }
 
 /* Blocked sums of K float64 columns (vals[k], masks[k] or NULL) over n rows with
  * nthreads threads, into caller-owned arrays: S and N (K x nc: sums, valid counts),
- * rows (nc).  Returns 0, 1 when a sum is not finite (an infinity: the caller redoes
- * that column plainly; bit k of *inf for column k), 2 when a code lies outside
- * [-1, nc), -1 on memory failure (no exception: runs without the GIL). */
+ * rows (nc).  The codes are `codes`, or when that is NULL key - g0 of `keys` (int32 or
+ * int64 as kvt says), computed chunk by chunk so that no codes array is written.
+ * Returns 0, 1 when a sum is not finite (an infinity: the caller redoes that column
+ * plainly; bit k of *inf for column k), 2 when a code lies outside [-1, nc) (with
+ * keys: a key outside [g0, g0 + nc)), -1 on memory failure (no exception: runs
+ * without the GIL). */
 static int
-gb_bsum(const int32_t *codes, Py_ssize_t n, Py_ssize_t nc, int K, const double *const *vals,
-        const uint8_t *const *masks, int nthreads, double *S, int64_t *N, int64_t *rows, int *inf)
+gb_bsum(const int32_t *codes, const void *keys, int kvt, int64_t g0, Py_ssize_t n,
+        Py_ssize_t nc, int K, const double *const *vals, const uint8_t *const *masks,
+        int nthreads, double *S, int64_t *N, int64_t *rows, int *inf)
 {
     gb_bjob jobs[GB_MAXTHREADS];
     memset(jobs, 0, sizeof(jobs));
-    int lanes = gb_lanes(nc, codes, n), rc = 0;
+    int lanes, rc = 0;
+    if (codes != NULL) {
+        lanes = gb_lanes(nc, codes, n);
+    }
+    else {
+        /* the lanes from a sample of the keys' codes */
+        int32_t sample[GB_LANE_SAMPLE];
+        Py_ssize_t stride = n / GB_LANE_SAMPLE;
+        for (Py_ssize_t i = 0; i < GB_LANE_SAMPLE && stride > 0; i++) {
+            int64_t x = kvt == VT_I8 ? ((const int64_t *)keys)[i * stride]
+                                     : (int64_t)((const int32_t *)keys)[i * stride];
+            uint64_t d = (uint64_t)x - (uint64_t)g0;
+            sample[i] = d < (uint64_t)nc ? (int32_t)d : -1;
+        }
+        lanes = gb_lanes_sample(nc, sample, GB_LANE_SAMPLE, 1, stride > 0 ? n : 0);
+    }
     size_t m = (size_t)nc + 1, per = (size_t)lanes * m;
     Py_ssize_t chunk = (Py_ssize_t)(8 * per);
     if (chunk < GB_BLOCK_MIN) chunk = GB_BLOCK_MIN;
@@ -1542,6 +1632,9 @@ gb_bsum(const int32_t *codes, Py_ssize_t n, Py_ssize_t nc, int K, const double *
     for (int t = 0; t < nthreads; t++) {
         gb_bjob *j = &jobs[t];
         j->codes = codes;
+        j->keys = keys;
+        j->kvt = kvt;
+        j->g0 = g0;
         j->ncols = K;
         j->lanes = lanes;
         for (int k = 0; k < K; k++) { j->vals[k] = vals[k]; j->masks[k] = masks[k]; }
@@ -1588,25 +1681,50 @@ done:
 }
 
 /* _gb_fsum_many(codes, ncodes, values (sequence of float64 arrays), valids (sequence
- * of bool arrays or None), nthreads) -> (sums K x nc, counts K x nc, rows nc, flags)
+ * of bool arrays or None), nthreads, origin=None) -> (sums K x nc, counts K x nc,
+ * rows nc, flags)
  * Compensated sums of several float64 columns in one pass over the codes; bit k of
- * flags is set when column k holds an infinity (the caller then redoes it plainly). */
+ * flags is set when column k holds an infinity (the caller then redoes it plainly).
+ * With an int `origin`, `codes` are int32/int64 keys and a row's code is key - origin,
+ * computed during the pass (no codes array is built; 1 <= ncodes < GB_GPART_CODES);
+ * the result is None when some key lies outside [origin, origin + ncodes). */
 static PyObject *
 gb_fsum_many(PyObject *self, PyObject *args)
 {
     PyObject *co, *vseq, *mseq;
     Py_ssize_t nc;
     int nthreads;
-    if (!PyArg_ParseTuple(args, "OnOOi:_gb_fsum_many", &co, &nc, &vseq, &mseq, &nthreads)) return NULL;
+    PyObject *origin = Py_None;
+    if (!PyArg_ParseTuple(args, "OnOOi|O:_gb_fsum_many", &co, &nc, &vseq, &mseq, &nthreads,
+                          &origin))
+        return NULL;
     PyArrayObject *ca = NULL, *va[GB_MAXCOLS] = {0}, *ma[GB_MAXCOLS] = {0};
     PyArrayObject *sa = NULL, *na = NULL, *ra = NULL;
     PyObject *res = NULL, *vfast = NULL, *mfast = NULL;
     gb_mjob jobs[GB_MAXTHREADS];
     memset(jobs, 0, sizeof(jobs));
-    int K = 0, failed = 0, flags = 0;
+    int K = 0, failed = 0, flags = 0, kvt = VT_I4;
+    long long g0 = 0;
     /* the blocked path (fewer than GB_GPART_CODES codes) checks the codes itself */
-    int blocked = nc < GB_GPART_CODES;
-    ca = blocked ? gb_codes_unchecked(co, nc) : gb_codes(co, nc);
+    int blocked = nc < GB_GPART_CODES, keyed = origin != Py_None;
+    if (keyed) {
+        /* codes = key - origin, computed in the pass; None back if a key falls outside */
+        g0 = PyLong_AsLongLong(origin);
+        if (g0 == -1 && PyErr_Occurred()) return NULL;
+        if (!blocked || nc < 1) {
+            PyErr_Format(PyExc_ValueError, "keyed sums need 1 to %d codes, got %zd",
+                         GB_GPART_CODES - 1, nc);
+            return NULL;
+        }
+        ca = gb_values(co, &kvt, "keys");
+        if (ca != NULL && kvt != VT_I4 && kvt != VT_I8) {
+            PyErr_SetString(PyExc_TypeError, "keys must be int32 or int64");
+            Py_CLEAR(ca);
+        }
+    }
+    else {
+        ca = blocked ? gb_codes_unchecked(co, nc) : gb_codes(co, nc);
+    }
     if (ca == NULL) goto error;
     Py_ssize_t n = PyArray_DIM(ca, 0);
     vfast = PySequence_Fast(vseq, "values must be a sequence of arrays");
@@ -1644,9 +1762,16 @@ gb_fsum_many(PyObject *self, PyObject *args)
         }
         int rc;
         Py_BEGIN_ALLOW_THREADS
-        rc = gb_bsum(PyArray_DATA(ca), n, nc, K, vv, mm, nthreads, PyArray_DATA(sa),
+        rc = gb_bsum(keyed ? NULL : PyArray_DATA(ca), keyed ? PyArray_DATA(ca) : NULL, kvt,
+                     (int64_t)g0,
+                     n, nc, K, vv, mm, nthreads, PyArray_DATA(sa),
                      PyArray_DATA(na), PyArray_DATA(ra), &flags);
         Py_END_ALLOW_THREADS
+        if (rc == 2 && keyed) {
+            Py_INCREF(Py_None);
+            res = Py_None;
+            goto error;
+        }
         if (rc == 2) {
             if (gb_codes_check(ca, nc) == 0)
                 PyErr_SetString(PyExc_SystemError, "_gb_fsum_many: a group code was out of range");
@@ -2243,7 +2368,7 @@ gb_agg(PyObject *self, PyObject *args)
         int inf = 0;
         const double *vv[1] = {vals};
         const uint8_t *mm[1] = {mask};
-        rc = gb_bsum(PyArray_DATA(ca), n, nc, 1, vv, mm, nthreads, rs, PyArray_DATA(na),
+        rc = gb_bsum(PyArray_DATA(ca), NULL, 0, 0, n, nc, 1, vv, mm, nthreads, rs, PyArray_DATA(na),
                      PyArray_DATA(sa), &inf);
     }
     else {

@@ -594,3 +594,119 @@ def test_int_key_range_guessed_from_a_sample(low, threads):
     np.testing.assert_array_equal(res["k"], g.sum().index.to_numpy())
     np.testing.assert_array_equal(res["c"], g.count().to_numpy())
     np.testing.assert_allclose(res["s"], g.sum().to_numpy(), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- keyed sums
+# Float sums and means by one int key with a small range read the key itself (code =
+# key - origin) instead of a codes array; from _KEYED_ROWS rows, so the property tests
+# lower that threshold to reach the path with small tables.
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 3000), k=st.integers(1, 5), span=st.sampled_from([1, 7, 100, 3000]),
+       origin=st.sampled_from([0, -5, 10**12, -(2**62)]), wide=st.booleans(), masked=st.booleans(),
+       threads=st.sampled_from([1, 2]), seed=st.integers(0, 2**32 - 1))
+def test_keyed_sums_kernel_equals_the_coded_one(n, k, span, origin, wide, masked, threads, seed):
+    """Reading keys (int32 or int64) gives bit-identical sums to reading key - origin codes."""
+    rng = np.random.default_rng(seed)
+    if not wide and not -(2**31) <= origin <= 2**31 - span:
+        origin = 0
+    codes = rng.integers(0, span, n).astype(np.int32)
+    keys = (codes.astype(np.int64) + origin).astype(np.int64 if wide else np.int32)
+    vals = [rng.normal(size=n) for _ in range(k)]
+    for v in vals:
+        v[rng.random(n) < 0.1] = np.nan
+    masks = [rng.random(n) < 0.8 if masked else None for _ in range(k)]
+    mine = _core._gb_fsum_many(keys, span, vals, masks, threads, origin)
+    theirs = _core._gb_fsum_many(codes, span, vals, masks, threads)
+    for a, b in zip(mine[:3], theirs[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert mine[3] == theirs[3] == 0
+
+
+@pytest.mark.parametrize("wide", [True, False])
+@pytest.mark.parametrize("offset", [-1, 100, 127, 128, 2**32, 2**32 + 3, -(2**32) + 3])
+@pytest.mark.parametrize("row", [0, 4_097, 99_999])
+def test_keyed_sums_kernel_returns_none_for_a_key_outside_the_range(wide, offset, row):
+    """A key below the origin or at/after origin + ncodes (also one that would alias
+    into the range when truncated to 32 bits) makes the kernel give up, not miscount."""
+    n, origin, span = 100_000, 1_000, 100
+    if not wide and abs(offset) >= 2**31:
+        offset = -1
+    keys = np.random.default_rng(row).integers(origin, origin + span, n)
+    keys[row] = origin + offset
+    keys = keys.astype(np.int64 if wide else np.int32)
+    for threads in (1, 2):
+        assert _core._gb_fsum_many(keys, span, [np.ones(n)], [None], threads, origin) is None
+
+
+def test_keyed_sums_kernel_rejects_bad_arguments():
+    keys = np.arange(10)
+    with pytest.raises(TypeError, match="int32 or int64"):
+        _core._gb_fsum_many(keys.astype(np.float64), 10, [np.ones(10)], [None], 1, 0)
+    with pytest.raises(ValueError, match="keyed sums need"):
+        _core._gb_fsum_many(keys, 0, [np.ones(10)], [None], 1, 0)
+    with pytest.raises(ValueError, match="keyed sums need"):
+        _core._gb_fsum_many(keys, 1 << 16, [np.ones(10)], [None], 1, 0)
+    with pytest.raises(OverflowError):
+        _core._gb_fsum_many(keys, 10, [np.ones(10)], [None], 1, 2**64)
+
+
+@pytest.fixture
+def keyed_from_one_row(monkeypatch):
+    from traffickstats import _groupby
+    monkeypatch.setattr(_groupby, "_KEYED_ROWS", 1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 400), kind=st.sampled_from(["int64", "int32", "date"]),
+       span=st.sampled_from([1, 3, 40, 9000]), outlier=st.booleans(), special=st.booleans(),
+       masked=st.booleans(), threads=st.sampled_from([1, 2]), seed=st.integers(0, 2**32 - 1))
+def test_keyed_path_against_pandas(keyed_from_one_row, n, kind, span, outlier, special, masked,
+                                   threads, seed):
+    """Sums, means and sizes by one int/date key through the keyed path (or its
+    fallbacks: a key the sample missed, an infinity, too wide a range) equal pandas'."""
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(-50, -50 + span, n)
+    if outlier:
+        keys[rng.integers(n)] = 10**5          # rarely in the sample: the pass gives up
+    a = rng.normal(size=n) * 100
+    b = rng.normal(size=n)
+    if special:
+        a[rng.random(n) < 0.1] = np.nan
+        b[rng.random(n) < 0.05] = rng.choice([np.inf, -np.inf])
+    valid = rng.random(n) < 0.8 if masked else np.ones(n, bool)
+    ktype = {"int64": "int64", "int32": "int32", "date": "date"}[kind]
+    t = ts.Table({"k": _core.make_column("k", ktype, keys.astype(np.int32 if kind != "int64" else np.int64)),
+                  "a": _core.make_column("a", "float64", a),
+                  "b": _core.make_column("b", "float64", b, valid=None if not masked else valid)})
+    gb = t.group_by("k", threads=threads)
+    res = gb.agg(sa=("a", "sum"), ma=("a", "mean"), mb=("b", "mean"), n=("a", "size"))
+    df = pd.DataFrame({"k": keys, "a": a, "b": np.where(valid, b, np.nan)})
+    g = df.groupby("k")
+    want_keys = g.size().index.to_numpy()
+    if kind == "date":
+        np.testing.assert_array_equal(res["k"], want_keys.astype("datetime64[D]"))
+    else:
+        np.testing.assert_array_equal(res["k"], want_keys)
+    np.testing.assert_array_equal(res["n"], g.size().to_numpy())
+    np.testing.assert_allclose(res["sa"], g["a"].sum().to_numpy(), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(res["ma"], g["a"].mean().to_numpy(), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(res["mb"], g["b"].mean().to_numpy(), rtol=1e-12, atol=1e-9)
+    assert res["n"].dtype == np.int64 and res["ma"].dtype == np.float64
+
+
+def test_keyed_path_is_taken_and_the_group_by_stays_reusable(keyed_from_one_row):
+    """The keyed path builds no codes; asking the same GroupBy for size() afterwards
+    (which needs codes) encodes them then, with the same groups."""
+    rng = np.random.default_rng(3)
+    keys = rng.integers(7, 17, 50_000)
+    v = rng.random(50_000)
+    gb = ts.group_by({"k": keys, "v": v}, "k")
+    res = gb.agg(m=("v", "mean"))
+    assert gb._codes is None
+    np.testing.assert_array_equal(res["k"], np.arange(7, 17))
+    sizes = gb.size()
+    np.testing.assert_array_equal(sizes["size"], np.bincount(keys - 7))
+    again = gb.agg(m=("v", "mean"), c=("v", "count"))     # count: the general path
+    np.testing.assert_array_equal(again["m"], res["m"])

@@ -87,6 +87,9 @@ _RADIX_MIN = 1 << 16
 _FUSE_MAX_CODES = 1 << 16
 # Inputs with at least this many rows use all cores unless threads= says otherwise.
 _THREAD_ROWS = 1_000_000
+# From this many rows, float sums and means by one int key with a small range of
+# values read the key itself (code = key - origin) instead of building a codes array.
+_KEYED_ROWS = 1 << 16
 
 
 # --------------------------------------------------------------------------- keys
@@ -249,7 +252,13 @@ def _encode_numeric(name: str, col: _Col, part: int, dropna: bool, kind: str,
                     nthreads: int = 1) -> _Key:
     codes, ncodes, lo, uniques, nullcode = _core._gb_encode_num(
         col.values, col.valid, part, dropna, _range_limit(len(col)), nthreads)
-    isfloat = col.values.dtype.kind == "f"
+    return _numeric_key(name, codes, ncodes, lo, uniques, nullcode, kind,
+                        col.values.dtype.kind == "f")
+
+
+def _numeric_key(name: str, codes: np.ndarray | None, ncodes: int, lo: int,
+                 uniques: np.ndarray | None, nullcode: int, kind: str, isfloat: bool) -> _Key:
+    """The key of codes from ``_gb_encode_num`` (range codes when `uniques` is None)."""
     if uniques is None:
         base = lo
         rank = None
@@ -294,7 +303,7 @@ def _encode_numeric(name: str, col: _Col, part: int, dropna: bool, kind: str,
             return np.where(isnull, np.nan, vals)
         return np.ma.MaskedArray(vals, mask=isnull)
 
-    return _Key(name, codes, ncodes, rank, labels, kind)
+    return _Key(name, codes, ncodes, rank, labels, kind)  # type: ignore[arg-type]
 
 
 def _decode_strings(col: _Col, rows: np.ndarray) -> np.ndarray:
@@ -839,6 +848,68 @@ class GroupBy:
                 else:
                     self._fsum_cache[name] = (sums[k], counts[k])
 
+    def _keyed_sums(self, specs: list[tuple[str, str, str, Any]]) -> bool:
+        """Sums and means of float64 columns by one int key, without a codes array.
+
+        When the only key is an int32/int64/date column without nulls whose values
+        span a small range, and every aggregate is a float64 sum or mean (or size),
+        one C pass reads the key and computes each row's group as key - origin.  The
+        origin and range are guessed from a sample, widened by an eighth on each
+        side; a key outside the guess makes the pass return None, and like an
+        infinity in a sum (which needs the plain-sum redo) that sends the query down
+        the general path.  Sets what ``_prepare`` and ``_fused_sums`` would; returns
+        whether it did.
+        """
+        spec = self._specs[0]
+        if (len(self._specs) != 1 or not isinstance(spec, str) or self._where is not None
+                or not self._sort or self._n < _KEYED_ROWS
+                or any(f not in ("sum", "mean", "size") for _, _, f, _ in specs)):
+            return False
+        try:
+            kcol = _get(self._data, spec)
+        except KeyError:
+            return False  # reported by the general path
+        if kcol.kind not in ("int32", "int64", "date") or kcol.valid is not None:
+            return False
+        self._rows = None
+        self._exploded = False   # (an int key), read by _value_col
+        names: list[str] = []
+        for _, column, func, _ in specs:
+            if func != "size" and column not in names:
+                try:
+                    col = self._value_col(column)
+                except (KeyError, TypeError):
+                    return False  # reported with context by the general path
+                if col.kind != "float64" or col.values.dtype != np.float64:
+                    return False
+                names.append(column)
+        if not 1 <= len(names) <= 16:
+            return False
+        keys = kcol.values
+        sample = keys[:: max(1, len(keys) // 4096)]
+        lo, hi = int(sample.min()), int(sample.max())
+        pad = (hi - lo) // 8 + 1
+        origin, ncodes = lo - pad, hi - lo + 1 + 2 * pad
+        if ncodes >= _FUSE_MAX_CODES or origin < np.iinfo(np.int64).min:
+            return False
+        cols = [self._value_col(c) for c in names]
+        out = _core._gb_fsum_many(keys, ncodes, [c.values for c in cols],
+                                  [c.valid for c in cols], self._nthreads, origin)
+        if out is None or out[3]:
+            return False
+        sums, counts, rows, _ = out
+        self._key_pos = [0]
+        self._sorted_codes = True
+        self._keys = [_numeric_key(spec, None, ncodes, origin, None, -1, kcol.kind, False)]
+        self._codes, self._ncodes = None, ncodes
+
+        def decode(c: np.ndarray) -> list[np.ndarray]:
+            return [np.asarray(c, dtype=np.int64)]
+        self._decode = decode
+        self._sizes_cs = rows
+        self._fsum_cache = {name: (sums[k], counts[k]) for k, name in enumerate(names)}
+        return True
+
     def _nunique(self, col: _Col) -> np.ndarray:
         if col.kind == "category":
             vcodes, nv = col.values, len(col.categories)
@@ -883,14 +954,17 @@ class GroupBy:
             if func not in FUNCS:
                 raise ValueError(f"{out}=: unknown function {func!r}; use one of {', '.join(FUNCS)}")
             specs.append((out, col, func, q))
-        self._prepare()
+        keyed = self._keyed_sums(specs)
+        if not keyed:
+            self._prepare()
         self._quantiles: dict[str, list[float]] = {}
         # a column with both a median/quantile and a var/std gets its moments from the
         # order-statistics pass, whose values are already grouped (run those first)
         holistic = {c for _, c, f, _ in specs if f in ("median", "quantile")}
         self._moment_cols = holistic & {c for _, c, f, _ in specs if f in ("var", "std")}
         self._moment_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._fused_sums([sp for sp in specs if sp[1] not in self._moment_cols])
+        if not keyed:
+            self._fused_sums([sp for sp in specs if sp[1] not in self._moment_cols])
         pending = {}
         for out, col, func, q in sorted(specs, key=lambda sp: sp[2] not in ("median", "quantile")):
             if out in pending:
