@@ -469,6 +469,103 @@ gb_range_worker(void *arg)
     r->hi = rhi;
 }
 
+/* One slice of a date-part encoding through a lookup table (a thread of
+ * gb_encode_num): codes[i] = table[days[i] - d0], the table holding the part of each
+ * day in [d0, d0 + span) minus the smallest part; `over` is set when a day lies
+ * outside the table (its code is then meaningless).  Keys without nulls only. */
+typedef struct {
+    int vt;
+    const void *vals;
+    const int32_t *table;
+    int64_t d0;
+    uint64_t span;
+    int32_t *codes;
+    Py_ssize_t start, end;
+    int over;
+} gb_table_job;
+
+static void
+gb_table_worker(void *arg)
+{
+    gb_table_job *r = (gb_table_job *)arg;
+    const int32_t *table = r->table;
+    const uint64_t d0 = (uint64_t)r->d0, span = r->span;
+    int32_t *codes = r->codes;
+    int over = 0;
+    GB_SWITCH(r->vt,
+        const T *v = (const T *)r->vals;
+        for (Py_ssize_t i = r->start; i < r->end; i++) {
+            uint64_t d = (uint64_t)(int64_t)v[i] - d0;
+            int out = d >= span;
+            over |= out;
+            codes[i] = table[out ? 0 : d];
+        })
+    r->over = over;
+}
+
+/* Runs gb_table_worker over all n rows with nthreads threads; 1 if a day was outside
+ * the table. */
+static int
+gb_table_codes(int vt, const void *vals, Py_ssize_t n, const int32_t *table, int64_t d0,
+               uint64_t span, int32_t *codes, int nthreads)
+{
+    gb_table_job tj[GB_MAXTHREADS];
+    int nt = gb_nthreads(nthreads, n), over = 0;
+    for (int t = 0; t < nt; t++) {
+        tj[t].vt = vt;
+        tj[t].vals = vals;
+        tj[t].table = table;
+        tj[t].d0 = d0;
+        tj[t].span = span;
+        tj[t].codes = codes;
+        tj[t].start = n * t / nt;
+        tj[t].end = n * (t + 1) / nt;
+    }
+    gb_run(gb_table_worker, tj, sizeof(gb_table_job), nt);
+    for (int t = 0; t < nt; t++) over |= tj[t].over;
+    return over;
+}
+
+/* The smallest and largest of 4096 values taken at an even stride (n >= 4096). */
+static void
+gb_sample_range(int vt, const void *vals, Py_ssize_t n, int64_t *lo, int64_t *hi)
+{
+    int64_t smin = INT64_MAX, smax = INT64_MIN;
+    const Py_ssize_t m = 4096, stride = n / m;
+    GB_SWITCH(vt,
+        const T *v = (const T *)vals;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            int64_t x = (int64_t)v[i * stride];
+            smin = x < smin ? x : smin;
+            smax = x > smax ? x : smax;
+        })
+    *lo = smin;
+    *hi = smax;
+}
+
+/* A table of the date part (year or month) of each day in [d0, d0 + span), minus the
+ * smallest part, which goes to *plo (the largest to *phi); NULL when out of memory.
+ * Owned by the caller (free). */
+static int32_t *
+gb_part_table(int part, int64_t d0, size_t span, int64_t *plo, int64_t *phi)
+{
+    int32_t *table = malloc(span * sizeof(int32_t));
+    if (table == NULL) return NULL;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t d = 0; d < span; d++) {
+        int64_t y, mo;
+        gb_civil(d0 + (int64_t)d, &y, &mo);
+        int64_t pv = part == PART_YEAR ? y : mo;
+        table[d] = (int32_t)pv;
+        lo = pv < lo ? pv : lo;
+        hi = pv > hi ? pv : hi;
+    }
+    for (size_t d = 0; d < span; d++) table[d] -= (int32_t)lo;
+    *plo = lo;
+    *phi = hi;
+    return table;
+}
+
 /* _gb_encode_num(values, valid, part, dropna, range_limit)
  *   -> (codes int32, ncodes, lo, uniques or None, nullcode)
  * Range encoding (uniques None): code = key - lo.  Hash encoding: uniques holds the
@@ -513,8 +610,8 @@ gb_encode_num(PyObject *self, PyObject *args)
     int32_t nullcode = -1;
     Py_ssize_t ncodes = 0;
 
-    int32_t *table = NULL;   /* date part of each day in [dlo, ...] */
-    int64_t dlo = 0;
+    int32_t *table = NULL;   /* date part of each day in [dlo, rhi_days] */
+    int64_t dlo = 0, rhi_days = 0;
     int written = 0;   /* codes already written by the one-pass guess below */
     Py_BEGIN_ALLOW_THREADS
     if (!isfloat) {
@@ -526,15 +623,8 @@ gb_encode_num(PyObject *self, PyObject *args)
              * never below the true one), write codes relative to it while finding the
              * true range, and keep them when the guess held.  Codes below the true
              * minimum are just empty groups. */
-            int64_t smin = INT64_MAX, smax = INT64_MIN;
-            const Py_ssize_t m = 4096, stride = n / m;
-            GB_SWITCH(vt,
-                const T *v = (const T *)vals;
-                for (Py_ssize_t i = 0; i < m; i++) {
-                    int64_t x = (int64_t)v[i * stride];
-                    smin = x < smin ? x : smin;
-                    smax = x > smax ? x : smax;
-                })
+            int64_t smin, smax;
+            gb_sample_range(vt, vals, n, &smin, &smax);
             uint64_t ext = ((uint64_t)smax - (uint64_t)smin) / 256;
             if ((uint64_t)smin - (uint64_t)INT64_MIN >= ext &&
                 (uint64_t)smax - ((uint64_t)smin - ext) < (uint64_t)range_limit) {
@@ -561,6 +651,28 @@ gb_encode_num(PyObject *self, PyObject *args)
                 }
             }
         }
+        if (mask == NULL && part != PART_NONE && n >= 65536) {
+            /* The date part in one pass: a table of the part of each day over the
+             * sample's range of days, widened by an eighth on each side, gives each
+             * row's code; a day outside it sends the encoding down the two-pass path
+             * below.  Parts in the table no row has are just empty groups. */
+            int64_t smin, smax;
+            gb_sample_range(vt, vals, n, &smin, &smax);
+            uint64_t width = (uint64_t)smax - (uint64_t)smin;
+            if (width < (1u << 22) && smin > INT64_MIN / 2 && smax < INT64_MAX / 2) {
+                const int64_t ext = (int64_t)(width / 8) + 1, d0 = smin - ext;
+                const uint64_t span = width + 1 + 2 * (uint64_t)ext;
+                int64_t plo, phi;
+                int32_t *t = gb_part_table(part, d0, (size_t)span, &plo, &phi);
+                if (t != NULL && !gb_table_codes(vt, vals, n, t, d0, span, codes, nthreads)) {
+                    written = 1;
+                    have_range = 1;
+                    lo = plo;
+                    hi = phi;
+                }
+                free(t);
+            }
+        }
         if (!have_range) GB_SWITCH(vt,
             const T *v = (const T *)vals;
             if (mask == NULL) {
@@ -579,21 +691,16 @@ gb_encode_num(PyObject *self, PyObject *args)
                 }
             }
         )
-        if (part != PART_NONE && rlo <= rhi) {
+        if (written && part != PART_NONE) {
+            /* lo and hi came with the table above */
+        }
+        else if (part != PART_NONE && rlo <= rhi) {
             if ((uint64_t)rhi - (uint64_t)rlo < (1u << 24)) {
                 /* a lookup table of the part per day replaces the calendar arithmetic */
-                size_t len = (size_t)(rhi - rlo) + 1;
-                table = malloc(len * sizeof(int32_t));
+                table = gb_part_table(part, rlo, (size_t)(rhi - rlo) + 1, &lo, &hi);
                 if (table == NULL) failed = 1;
-                for (size_t d = 0; d < len && table; d++) {
-                    int64_t y, mo;
-                    gb_civil(rlo + (int64_t)d, &y, &mo);
-                    int64_t pv = part == PART_YEAR ? y : mo;
-                    table[d] = (int32_t)pv;
-                    lo = pv < lo ? pv : lo;
-                    hi = pv > hi ? pv : hi;
-                }
                 dlo = rlo;
+                rhi_days = rhi;
             }
             else {
                 for (Py_ssize_t i = 0; i < n; i++) {
@@ -616,19 +723,25 @@ gb_encode_num(PyObject *self, PyObject *args)
         if (lo > hi) lo = hi = 0;
         ncodes = (Py_ssize_t)((uint64_t)hi - (uint64_t)lo) + 1;
         int32_t nc = dropna ? -1 : (int32_t)ncodes;
-        GB_SWITCH(vt,
+        if (written) {
+            /* done in one of the one-pass guesses above */
+        }
+        else if (mask == NULL && table != NULL) {
+            gb_table_codes(vt, vals, n, table, dlo, (uint64_t)(rhi_days - dlo) + 1, codes, nthreads);
+        }
+        else GB_SWITCH(vt,
             const T *v = (const T *)vals;
-            if (written) {
-                /* done in the one pass above */
-            }
-            else if (mask == NULL && table == NULL && part == PART_NONE) {
+            if (mask == NULL && table == NULL && part == PART_NONE) {
                 for (Py_ssize_t i = 0; i < n; i++) codes[i] = (int32_t)((int64_t)v[i] - lo);
             }
             else for (Py_ssize_t i = 0; i < n; i++) {
                 if (mask && !mask[i]) { codes[i] = nc; nnull++; continue; }
                 int64_t x = (int64_t)v[i];
-                if (table) x = table[x - dlo];
-                else if (part != PART_NONE) {
+                if (table) {
+                    codes[i] = table[x - dlo];   /* the table holds part - lo */
+                    continue;
+                }
+                if (part != PART_NONE) {
                     int64_t y, mo;
                     gb_civil(x, &y, &mo);
                     x = part == PART_YEAR ? y : mo;
@@ -864,8 +977,93 @@ error:
     return res;
 }
 
+/* One slice of rows of the explode (a thread of gb_explode). */
+typedef struct {
+    const int32_t *rc, *off, *kid;
+    const uint8_t *mask;
+    Py_ssize_t r0, r1, nk;
+    int32_t m, ec;
+    int64_t count;         /* pass 1: elements this slice gives */
+    int bad;               /* pass 1: offsets decrease somewhere in the slice */
+    int32_t *out;          /* pass 2: out[k0, k0 + count) */
+    int64_t *rows;         /* pass 2: the same range of source rows, or NULL */
+    int64_t k0;
+} gb_xjob;
+
+/* Pass 1: the slice's element count and whether its offsets ever decrease, in one
+ * branch-free loop (int64 arithmetic: no overflow for any int32 offsets). */
+static void
+gb_explode_count(void *arg)
+{
+    gb_xjob *x = (gb_xjob *)arg;
+    const int32_t *off = x->off, *rc = x->rc;
+    const uint8_t *mask = x->mask;
+    const int64_t one_if_empty = x->ec >= 0;
+    int64_t total = 0, dec = 0;
+    for (Py_ssize_t i = x->r0; i < x->r1; i++) {
+        int64_t len = (int64_t)off[i + 1] - (int64_t)off[i];
+        dec |= len;                               /* sign bit: a decrease */
+        if (mask != NULL) len = mask[i] ? len : 0;
+        int64_t c = len > 0 ? len : one_if_empty;
+        total += rc[i] >= 0 ? c : 0;
+    }
+    x->count = total;
+    x->bad = dec < 0;
+}
+
+/* Pass 2: writes the slice's elements to out[k0, k0 + count).  A row with at most four
+ * items is written as four unconditional stores (the next row's stores overwrite the
+ * unused ones), so the loop has no branch on the list length; near either end of the
+ * slice's output or of the items it takes the careful path. */
+static void
+gb_explode_fill(void *arg)
+{
+    gb_xjob *x = (gb_xjob *)arg;
+    const int32_t *off = x->off, *rc = x->rc, *kid = x->kid;
+    const uint8_t *mask = x->mask;
+    const int32_t m = x->m, ec = x->ec;
+    const int64_t one_if_empty = ec >= 0, kend = x->k0 + x->count, nk = x->nk;
+    int32_t *out = x->out;
+    int64_t *rows = x->rows;
+    int64_t k = x->k0;
+    for (Py_ssize_t i = x->r0; i < x->r1; i++) {
+        /* masks and selects in integer arithmetic: list lengths are random, so
+         * branches on them would be mispredicted about half of the time */
+        const int64_t s = off[i];
+        int64_t len = (int64_t)off[i + 1] - s;
+        if (mask != NULL) len &= -(int64_t)(mask[i] != 0);
+        const int64_t keep = rc[i] >= 0, nonempty = len > 0;
+        /* unsigned: the spare stores may add items of other rows (even garbage in a
+         * null row's items); they are overwritten, but must not overflow */
+        const uint32_t base = (uint32_t)rc[i] * (uint32_t)m & (uint32_t)-keep;
+        const int64_t adv = (len + (one_if_empty & (nonempty - 1))) & -keep;
+        if (k + 4 <= kend && s + 4 <= nk && len <= 4) {
+            const uint32_t first = (uint32_t)kid[s] & (uint32_t)-nonempty;
+            const uint32_t emp = (uint32_t)ec & (uint32_t)(nonempty - 1);
+            out[k] = (int32_t)(base + (first | emp));
+            out[k + 1] = (int32_t)(base + (uint32_t)kid[s + 1]);
+            out[k + 2] = (int32_t)(base + (uint32_t)kid[s + 2]);
+            out[k + 3] = (int32_t)(base + (uint32_t)kid[s + 3]);
+            if (rows) {
+                rows[k] = rows[k + 1] = rows[k + 2] = rows[k + 3] = i;
+            }
+        }
+        else if (adv > 0) {
+            if (len == 0) {
+                out[k] = (int32_t)(base + (uint32_t)ec);
+                if (rows) rows[k] = i;
+            }
+            for (int64_t e = 0; e < len; e++) {
+                out[k + e] = (int32_t)(base + (uint32_t)kid[s + e]);
+                if (rows) rows[k + e] = i;
+            }
+        }
+        k += adv;
+    }
+}
+
 /* _gb_explode(row_codes int32, n_other, offsets int32, items int32, valid, nl, empty_code,
- *             want_rows) -> (codes int32, rows int64 or None)
+ *             want_rows, nthreads=1) -> (codes int32, rows int64 or None)
  * One output element per list item with code row_code * nl + item; a null or empty
  * list gives one element with item `empty_code`, or none when empty_code is -1.  Rows
  * whose row code is -1 (dropped by another key or by where=) give nothing.  `rows`
@@ -875,9 +1073,9 @@ gb_explode(PyObject *self, PyObject *args)
 {
     PyObject *co, *oo, *ko, *mo;
     Py_ssize_t nother, nl;
-    int empty_code, want_rows;
-    if (!PyArg_ParseTuple(args, "OnOOOnip:_gb_explode", &co, &nother, &oo, &ko, &mo, &nl,
-                          &empty_code, &want_rows))
+    int empty_code, want_rows, nthreads = 1;
+    if (!PyArg_ParseTuple(args, "OnOOOnip|i:_gb_explode", &co, &nother, &oo, &ko, &mo, &nl,
+                          &empty_code, &want_rows, &nthreads))
         return NULL;
     PyArrayObject *ca = NULL, *oa = NULL, *ka = NULL, *ma = NULL, *ra = NULL, *xa = NULL;
     PyObject *res = NULL;
@@ -902,16 +1100,46 @@ gb_explode(PyObject *self, PyObject *args)
     const int32_t *rc = PyArray_DATA(ca), *off = PyArray_DATA(oa), *kid = PyArray_DATA(ka);
     const uint8_t *mask = ma ? PyArray_DATA(ma) : NULL;
     Py_ssize_t nk = PyArray_DIM(ka, 0), total = 0, bad = -1, badk = -1;
+    int nt = gb_nthreads(nthreads, n);
+    gb_xjob xj[GB_MAXTHREADS];
+    memset(xj, 0, sizeof(xj));
+    for (int t = 0; t < nt; t++) {
+        xj[t].rc = rc;
+        xj[t].off = off;
+        xj[t].kid = kid;
+        xj[t].mask = mask;
+        xj[t].r0 = n * t / nt;
+        xj[t].r1 = n * (t + 1) / nt;
+        xj[t].nk = nk;
+        xj[t].m = (int32_t)nl;
+        xj[t].ec = empty_code;
+    }
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nk) { bad = i; break; }
-        if (rc[i] < 0) continue;
-        Py_ssize_t len = (mask && !mask[i]) ? 0 : off[i + 1] - off[i];
-        total += len > 0 ? len : (empty_code >= 0);
-        for (Py_ssize_t e = off[i]; e < off[i] + len; e++) {
-            if (kid[e] < 0 || kid[e] >= nl) { badk = e; break; }
+    gb_run(gb_explode_count, xj, sizeof(gb_xjob), nt);
+    int anybad = off[0] < 0 || off[n] > nk;
+    for (int t = 0; t < nt; t++) {
+        anybad |= xj[t].bad;
+        xj[t].k0 = total;
+        total += xj[t].count;
+    }
+    if (!anybad) {
+        /* every item in the used range within the categories (one vectorized pass);
+         * items of dropped or null rows count too, the exact pass below sorts that out */
+        uint32_t over = 0;
+        for (Py_ssize_t e = off[0]; e < off[n]; e++) over |= (uint32_t)kid[e] >= (uint32_t)nl;
+        anybad = over != 0;
+    }
+    if (anybad) {
+        /* the exact check, for the first bad row or item of a row that is used */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > nk) { bad = i; break; }
+            if (rc[i] < 0) continue;
+            Py_ssize_t len = (mask && !mask[i]) ? 0 : off[i + 1] - off[i];
+            for (Py_ssize_t e = off[i]; e < off[i] + len; e++) {
+                if (kid[e] < 0 || kid[e] >= nl) { badk = e; break; }
+            }
+            if (badk >= 0) break;
         }
-        if (badk >= 0) break;
     }
     Py_END_ALLOW_THREADS
     if (bad >= 0) {
@@ -922,33 +1150,22 @@ gb_explode(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "list item %zd is outside the categories", badk);
         goto error;
     }
-    xa = gb_zeros(total, NPY_INT32);
-    if (xa == NULL) goto error;
-    if (want_rows) {
-        ra = gb_zeros(total, NPY_INT64);
-        if (ra == NULL) goto error;
+    {
+        /* not zero-filled: the fill writes every element */
+        npy_intp dims[1] = {total};
+        xa = (PyArrayObject *)PyArray_EMPTY(1, dims, NPY_INT32, 0);
+        if (xa == NULL) goto error;
+        if (want_rows) {
+            ra = (PyArrayObject *)PyArray_EMPTY(1, dims, NPY_INT64, 0);
+            if (ra == NULL) goto error;
+        }
     }
-    int32_t *out = PyArray_DATA(xa);
-    int64_t *rows = ra ? PyArray_DATA(ra) : NULL;
-    int32_t m = (int32_t)nl;
+    for (int t = 0; t < nt; t++) {
+        xj[t].out = PyArray_DATA(xa);
+        xj[t].rows = ra ? PyArray_DATA(ra) : NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    Py_ssize_t k = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (rc[i] < 0) continue;
-        int32_t base = rc[i] * m;
-        Py_ssize_t len = (mask && !mask[i]) ? 0 : off[i + 1] - off[i];
-        if (len == 0) {
-            if (empty_code >= 0) {
-                if (rows) rows[k] = i;
-                out[k++] = base + empty_code;
-            }
-            continue;
-        }
-        for (Py_ssize_t e = off[i]; e < off[i + 1]; e++) {
-            if (rows) rows[k] = i;
-            out[k++] = base + kid[e];
-        }
-    }
+    gb_run(gb_explode_fill, xj, sizeof(gb_xjob), nt);
     Py_END_ALLOW_THREADS
     res = Py_BuildValue("(OO)", (PyObject *)xa, ra ? (PyObject *)ra : Py_None);
 error:

@@ -710,3 +710,104 @@ def test_keyed_path_is_taken_and_the_group_by_stays_reusable(keyed_from_one_row)
     np.testing.assert_array_equal(sizes["size"], np.bincount(keys - 7))
     again = gb.agg(m=("v", "mean"), c=("v", "count"))     # count: the general path
     np.testing.assert_array_equal(again["m"], res["m"])
+
+
+# --------------------------------------------------------------------------- explode and date parts
+# Both have a fast path from 65,536 rows (threads, four-store rows, a guessed table of
+# days), checked here against plain NumPy twins.
+
+
+def _explode_twin(rc, nl, off, items, valid, ec):
+    """NumPy twin of _gb_explode: (codes, source rows)."""
+    n = len(rc)
+    lens = np.diff(off).astype(np.int64)
+    if valid is not None:
+        lens = np.where(valid, lens, 0)
+    cnt = np.where(rc >= 0, np.where(lens > 0, lens, int(ec >= 0)), 0)
+    rows = np.repeat(np.arange(n, dtype=np.int64), cnt)
+    j = np.arange(len(rows)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    item = np.where(lens[rows] > 0, items[np.minimum(off[rows] + j, max(len(items) - 1, 0))] if len(items) else ec, ec)
+    return (rc[rows].astype(np.int64) * nl + item).astype(np.int32), rows
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.sampled_from([0, 1, 5, 70_000, 140_001]), maxlen=st.sampled_from([1, 4, 9]),
+       dropped=st.floats(0, 1), nulls=st.booleans(), ec=st.sampled_from([-1, 0, 4]),
+       threads=st.sampled_from([1, 2]), seed=st.integers(0, 2**32 - 1))
+def test_explode_against_numpy(n, maxlen, dropped, nulls, ec, threads, seed):
+    rng = np.random.default_rng(seed)
+    nl, nother = 5, 7
+    lens = rng.integers(0, maxlen + 1, n)
+    off = np.zeros(n + 1, np.int32)
+    np.cumsum(lens, out=off[1:])
+    items = rng.integers(0, nl, int(off[-1])).astype(np.int32)
+    valid = rng.random(n) < 0.8 if nulls else None
+    if valid is not None and len(items):
+        # a null list's items are not looked at, even when out of range
+        items[off[:-1][~valid & (lens > 0)]] = 99
+    rc = np.where(rng.random(n) < dropped, -1, rng.integers(0, nother, n)).astype(np.int32)
+    ec_arg = ec if ec < nl else -1
+    want_codes, want_rows = _explode_twin(rc, nl, off, items, valid, ec_arg)
+    codes, rows = _core._gb_explode(rc, nother, off, items, valid, nl, ec_arg, True, threads)
+    np.testing.assert_array_equal(codes, want_codes)
+    np.testing.assert_array_equal(rows, want_rows)
+    codes2, none = _core._gb_explode(rc, nother, off, items, valid, nl, ec_arg, False, threads)
+    assert none is None
+    np.testing.assert_array_equal(codes2, want_codes)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_explode_errors_name_row_or_item(threads):
+    n = 100_000
+    off = np.arange(n + 1, dtype=np.int32)
+    items = np.zeros(n, np.int32)
+    rc = np.zeros(n, np.int32)
+    bad_off = off.copy()
+    bad_off[70_001] = 5                      # offsets go down at row 70,000
+    with pytest.raises(ValueError, match="invalid at row 70000"):
+        _core._gb_explode(rc, 1, bad_off, items, None, 3, -1, False, threads)
+    big_off = off.copy()
+    big_off[-1] = n + 10                     # past the items
+    with pytest.raises(ValueError, match="invalid at row 99999"):
+        _core._gb_explode(rc, 1, big_off, items, None, 3, -1, False, threads)
+    bad_items = items.copy()
+    bad_items[77_777] = 3
+    with pytest.raises(ValueError, match="list item 77777 is outside"):
+        _core._gb_explode(rc, 1, off, bad_items, None, 3, -1, False, threads)
+    dropped = rc.copy()
+    dropped[77_777] = -1                     # the bad item's row is dropped: no error
+    codes, _ = _core._gb_explode(dropped, 1, off, bad_items, None, 3, -1, False, threads)
+    assert len(codes) == n - 1 and not codes.any()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.sampled_from([3, 70_000, 200_001]), start=st.sampled_from(["1900-01-01", "1969-12-31", "2019-06-30"]),
+       years=st.sampled_from([0, 1, 30, 300]), outlier=st.booleans(), nulls=st.booleans(),
+       wide=st.booleans(), part=st.sampled_from(["year", "month"]),
+       threads=st.sampled_from([1, 2]), seed=st.integers(0, 2**32 - 1))
+def test_date_parts_against_numpy(n, start, years, outlier, nulls, wide, part, threads, seed):
+    """year()/month() keys through the one-pass guessed table, its two-pass fallback
+    (a date the sample missed) and the null-aware loop, against NumPy's calendar."""
+    rng = np.random.default_rng(seed)
+    d0 = int(np.datetime64(start, "D").astype(np.int64))
+    days = rng.integers(d0, d0 + 365 * years + 1, n)
+    if outlier:
+        days[rng.integers(n)] = d0 + 400 * 365   # far outside the sampled range
+    valid = rng.random(n) < 0.9 if nulls else None
+    col = _core.make_column("d", "date", days.astype(np.int32), valid=valid)
+    if wide:   # int64 day counts through a plain dict (a datetime64 column)
+        data = {"d": np.where(valid if valid is not None else True, days, 0).astype("datetime64[D]")}
+        if valid is not None:
+            data["d"][~valid] = np.datetime64("NaT")
+    else:
+        data = _t(d=col)
+    spec = ts.year("d") if part == "year" else ts.month("d")
+    res = ts.group_by(data, spec, threads=threads).size()
+    dt = days.astype("datetime64[D]")
+    want = (dt.astype("datetime64[Y]").astype(np.int64) + 1970 if part == "year"
+            else dt.astype("datetime64[M]").astype(np.int64) % 12 + 1)
+    if valid is not None:
+        want = want[valid]
+    keys, counts = np.unique(want, return_counts=True)
+    np.testing.assert_array_equal(res[part], keys)
+    np.testing.assert_array_equal(res["size"], counts)

@@ -578,7 +578,7 @@ class GroupBy:
             if ncodes * nl < 2**31:
                 # the list key is the last radix digit of the exploded codes
                 codes, _ = _core._gb_explode(codes, ncodes, lcol.offsets, lcol.values, lcol.valid,
-                                             nl, empty, False)
+                                             nl, empty, False, self._nthreads)
                 ncodes_all = ncodes * nl
 
                 def decode(c: np.ndarray, dec=dec, nl=nl) -> list[np.ndarray]:
@@ -587,7 +587,8 @@ class GroupBy:
             else:
                 # too many combinations for one radix code: explode, then hash-combine
                 items, rows = _core._gb_explode(np.where(codes >= 0, 0, -1).astype(np.int32), 1,
-                                                lcol.offsets, lcol.values, lcol.valid, nl, empty, True)
+                                                lcol.offsets, lcol.values, lcol.valid, nl, empty, True,
+                                                self._nthreads)
                 self._rows = rows
                 base = np.ascontiguousarray(np.take(codes, rows))
                 codes, ncodes_all, uq = _core._gb_combine(base, ncodes, items, nl, True)
@@ -687,7 +688,8 @@ class GroupBy:
             if self._rows is None:
                 row_codes, lcol, nl, empty = self._explode_args
                 _, self._rows = _core._gb_explode(np.where(row_codes >= 0, 0, -1).astype(np.int32), 1,
-                                                  lcol.offsets, lcol.values, lcol.valid, nl, empty, True)
+                                                  lcol.offsets, lcol.values, lcol.valid, nl, empty, True,
+                                                  self._nthreads)
             rows = self._rows
             if col.offsets is not None:
                 raise TypeError(f"column {name!r}: a {col.kind} column cannot be aggregated "
