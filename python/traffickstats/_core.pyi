@@ -1,5 +1,5 @@
 """Type stubs for the C extension ``traffickstats._core`` (the storage layer)."""
-from typing import Any, Mapping, Self, Sequence
+from typing import Any, Mapping, Self, Sequence, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -87,16 +87,22 @@ def _gb_combine(
 ) -> tuple[np.ndarray, int, np.ndarray | None]: ...
 def _gb_explode(
     row_codes: np.ndarray, n_other: int, offsets: np.ndarray, items: np.ndarray,
-    valid: np.ndarray | None, nl: int, empty_code: int, want_rows: bool,
+    valid: np.ndarray | None, nl: int, empty_code: int, want_rows: bool, nthreads: int = ...,
 ) -> tuple[np.ndarray, np.ndarray | None]: ...
 def _gb_agg(
     codes: np.ndarray, ncodes: int, op: str, values: np.ndarray | None, valid: np.ndarray | None,
     nthreads: int, mean: np.ndarray | None = ...,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]: ...
+@overload
 def _gb_fsum_many(
     codes: np.ndarray, ncodes: int, values: Sequence[np.ndarray],
-    valids: Sequence[np.ndarray | None], nthreads: int,
+    valids: Sequence[np.ndarray | None], nthreads: int, origin: None = ...,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]: ...
+@overload
+def _gb_fsum_many(
+    codes: np.ndarray, ncodes: int, values: Sequence[np.ndarray],
+    valids: Sequence[np.ndarray | None], nthreads: int, origin: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None: ...
 def _gb_quantile(
     codes: np.ndarray, ncodes: int, values: np.ndarray, valid: np.ndarray | None,
     qs: np.ndarray, nthreads: int, median: bool, moments: bool = ...,
