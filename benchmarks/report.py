@@ -28,10 +28,7 @@ _spec = importlib.util.spec_from_file_location(
 pr = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pr)  # type: ignore[union-attr]
 
-PLATFORMS = ["facebook", "instagram", "snapchat", "wechat", "tiktok", "whatsapp", "dating_app", "website", "other"]
-COERCION = ["physical", "threats", "debt", "drugs", "document_withholding", "psychological", "other"]
-RELATIONSHIPS = ["intimate_partner", "family", "acquaintance", "employer", "stranger", "other"]
-WAYS = ["victim_self_report", "ngo_or_hotline", "family_or_friend", "law_enforcement", "other"]
+PLATFORMS, COERCION, RELATIONSHIPS, WAYS = pr.PLATFORMS, pr.COERCION, pr.RELATIONSHIPS, pr.WAYS
 
 
 def pandas_report(frames: dict, year: int = 2020, since: int = 2000) -> dict:

@@ -42,7 +42,28 @@ __all__ = [
     "multi_agency_share", "identified_by_share", "identified_by_counts",
     "cumulative_cases", "cumulative_defendants", "cumulative_convicted",
     "cumulative_victims", "cumulative_sex_online_share", "report",
+    "allowed", "PLATFORMS", "COERCION", "RELATIONSHIPS", "WAYS",
 ]
+
+
+
+def allowed(table: str, field: str) -> list[str]:
+    """The values the shipped schema allows in a category or list<category> field.
+
+    Read from the package's Table Schema (data, not code under test), so that the
+    tests and the benchmark draw random records from the same lists the package
+    validates against instead of restating them.
+    """
+    import traffickstats as ts
+
+    (f,) = [f for f in ts.schema(table)["fields"] if f["name"] == field]
+    return list(f["ts:items"] if "ts:items" in f else f["constraints"]["enum"])
+
+
+PLATFORMS = allowed("victims", "recruitment_platforms")
+COERCION = allowed("victims", "coercion")
+RELATIONSHIPS = allowed("victims", "relationship")
+WAYS = allowed("cases", "identified_by")
 
 CONVICTED_OUTCOMES = ("plea", "trial_conviction")
 NOT_CONVICTED_OUTCOMES = ("acquitted", "dismissed")

@@ -4,9 +4,7 @@ cases, cases without victims, pending defendants, cases filed long ago and still
 open, victims on several platforms, records whose case_id is not in cases."""
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,14 +16,9 @@ import traffickstats as ts
 from traffickstats import stats as S
 from traffickstats.dataset import Dataset
 
-_spec = importlib.util.spec_from_file_location("pandas_reference", Path(__file__).with_name("pandas_reference.py"))
-pr = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pr)  # type: ignore[union-attr]
+import pandas_reference as pr  # tests/ is on sys.path (conftest.py)
+from pandas_reference import COERCION, PLATFORMS, RELATIONSHIPS, WAYS
 
-PLATFORMS = ["facebook", "instagram", "snapchat", "wechat", "tiktok", "whatsapp", "dating_app", "website", "other"]
-COERCION = ["physical", "threats", "debt", "drugs", "document_withholding", "psychological", "other"]
-RELATIONSHIPS = ["intimate_partner", "family", "acquaintance", "employer", "stranger", "other"]
-WAYS = ["victim_self_report", "ngo_or_hotline", "family_or_friend", "law_enforcement", "other"]
 DISTRICTS = ["D. Mass.", "S.D. Cal.", "N.D. Ga."]
 
 
