@@ -7,7 +7,8 @@ values, up to 64 rows), then groups it by one to three random keys (columns,
 (every function, quantiles with random and out-of-range q, output names that clash).
 Only a result or a documented exception is acceptable; a result must be consistent:
 all columns of equal length, group sizes that add up to the rows counted, and the same
-answer with one thread and with two.
+answer with one thread and with two, and through the keyed sums path (taken from
+65,536 rows; the harness lowers the threshold) as through the general one.
 
 Run: ``python tests/fuzz/fuzz_groupby.py [libFuzzer flags] [corpus dirs]`` (see README.md).
 """
@@ -19,6 +20,7 @@ with atheris.instrument_imports(include=["traffickstats"]):
     import numpy as np
 
     import traffickstats as ts
+    from traffickstats import _groupby
     from traffickstats._groupby import FUNCS
 
 from _fuzzlib import EXPECTED, main
@@ -134,6 +136,14 @@ def test_one_input(data: bytes) -> None:
     # the kernels' worker threads must not change the answer
     again = run(t, keys, dict(opts, threads=2), aggs, size)
     assert same(res, again), "threads=2 changed the result"
+    # nor the keyed sums path (one int key read directly, normally from 65,536 rows)
+    saved = _groupby._KEYED_ROWS
+    _groupby._KEYED_ROWS = 1
+    try:
+        keyed = run(t, keys, opts, aggs, size)
+    finally:
+        _groupby._KEYED_ROWS = saved
+    assert same(res, keyed), "the keyed sums path changed the result"
 
 
 if __name__ == "__main__":
