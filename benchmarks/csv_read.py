@@ -12,10 +12,14 @@ quotes and the odd line break) with N rows, then reads it with
 
 each read in a fresh subprocess, so the peak RSS is the reader's own (the child's
 ``VmHWM`` from /proc, which ``resource.getrusage`` also reports except that a forked
-child may inherit its parent's high-water mark; getrusage is the fallback elsewhere).  Prints per reader the median wall time, MB/s, peak RSS, the RSS
-added by the read (peak minus the RSS after imports) and ratios against
-traffickstats; for traffickstats also the final Table's size and the memory target
-(peak added RSS <= table + 64 MiB).
+child may inherit its parent's high-water mark; getrusage is the fallback elsewhere).
+Each child runs with OPENBLAS_NUM_THREADS=1: ``import numpy`` otherwise leaves
+OpenBLAS threads spinning for about 0.1 s, which on two cores takes a core from
+whichever multi-threaded reader starts right after the imports (no reader uses BLAS).
+Prints per reader the median wall time, MB/s, peak RSS, the RSS added by the read
+(peak minus the RSS after imports) and ratios against traffickstats; for
+traffickstats also the final Table's size and the memory target (peak added RSS <=
+table + 64 MiB).
 
 Usage::
 
@@ -151,7 +155,12 @@ def write_csv(path: str, rows: int, seed: int = 0) -> None:
 
 def run(reader: str, path: str) -> dict:
     code = CHILD % {"text": TEXT_COLS, "dates": DATE_COLS}
-    out = subprocess.run([sys.executable, "-c", code, reader, path], capture_output=True, text=True)
+    # `import numpy` leaves its OpenBLAS worker threads spinning for ~0.1 s; on two
+    # cores that takes one from whichever multi-threaded reader starts right after the
+    # imports.  No reader here uses BLAS, so every child runs without those threads.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code, reader, path], capture_output=True, text=True,
+                         env=env)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
