@@ -1,5 +1,7 @@
 """Type stubs for the C extension ``traffickstats._core`` (the storage layer)."""
-from typing import Any, Mapping, Self, Sequence, overload
+from typing import Any, Literal, Mapping, Sequence, overload
+
+from typing_extensions import Self  # typing.Self needs Python 3.11; stubs are never imported
 
 import numpy as np
 import numpy.typing as npt
@@ -82,9 +84,31 @@ def _gb_encode_num(
 def _gb_encode_str(
     offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None, dropna: bool
 ) -> tuple[np.ndarray, int, np.ndarray, int]: ...
+# the radix values of the combined codes come back only from the hash path
+@overload
+def _gb_combine(
+    c1: np.ndarray, n1: int, c2: np.ndarray, n2: int, hash: Literal[True]
+) -> tuple[np.ndarray, int, np.ndarray]: ...
+@overload
+def _gb_combine(
+    c1: np.ndarray, n1: int, c2: np.ndarray, n2: int, hash: Literal[False]
+) -> tuple[np.ndarray, int, None]: ...
+@overload
 def _gb_combine(
     c1: np.ndarray, n1: int, c2: np.ndarray, n2: int, hash: bool
 ) -> tuple[np.ndarray, int, np.ndarray | None]: ...
+# the source row of each element comes back only when want_rows is true
+@overload
+def _gb_explode(
+    row_codes: np.ndarray, n_other: int, offsets: np.ndarray, items: np.ndarray,
+    valid: np.ndarray | None, nl: int, empty_code: int, want_rows: Literal[True], nthreads: int = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def _gb_explode(
+    row_codes: np.ndarray, n_other: int, offsets: np.ndarray, items: np.ndarray,
+    valid: np.ndarray | None, nl: int, empty_code: int, want_rows: Literal[False], nthreads: int = ...,
+) -> tuple[np.ndarray, None]: ...
+@overload
 def _gb_explode(
     row_codes: np.ndarray, n_other: int, offsets: np.ndarray, items: np.ndarray,
     valid: np.ndarray | None, nl: int, empty_code: int, want_rows: bool, nthreads: int = ...,
