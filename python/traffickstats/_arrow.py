@@ -52,7 +52,7 @@ __all__ = ["from_arrow", "read_parquet"]
 _INT32_MAX = 2**31 - 1
 
 
-def from_arrow(obj: Any, cls: type | None = None) -> "Table":
+def from_arrow(obj: Any, cls: type[Table] | None = None) -> "Table":
     """Build a Table from any object exposing the Arrow PyCapsule Interface.
 
     Parameters
@@ -80,7 +80,9 @@ def from_arrow(obj: Any, cls: type | None = None) -> "Table":
         If the producer's buffers are inconsistent (offsets, codes, UTF-8).
     """
     if cls is None:
-        from .table import Table as cls  # noqa: N813
+        from .table import Table
+
+        cls = Table
     if hasattr(obj, "__arrow_c_stream__"):
         names, batches = _core._arrow_import_stream(obj.__arrow_c_stream__())
     elif hasattr(obj, "__arrow_c_array__"):

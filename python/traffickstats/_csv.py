@@ -43,7 +43,7 @@ class _Source:
         self.total = None
         if isinstance(source, (str, os.PathLike)):
             self.path = os.fspath(source)
-            self._f = open(self.path, "rb", buffering=0)
+            self._f: BinaryIO = open(self.path, "rb", buffering=0)
             self._own = True
         elif hasattr(source, "read"):
             if isinstance(source, io.TextIOBase):

@@ -90,6 +90,9 @@ _THREAD_ROWS = 1_000_000
 # From this many rows, float sums and means by one int key with a small range of
 # values read the key itself (code = key - origin) instead of building a codes array.
 _KEYED_ROWS = 1 << 16
+# The label of the null group appended to a key's labels: np.append(labels, _NULL_LABEL)
+# is np.append(labels, None), spelled as the object array that None becomes there.
+_NULL_LABEL = np.array([None], dtype=object)
 
 
 # --------------------------------------------------------------------------- keys
@@ -236,7 +239,7 @@ class _Key:
     """Dense codes of one key plus what is needed to decode and sort them."""
 
     name: str
-    codes: np.ndarray          # int32, -1 = dropped
+    codes: np.ndarray | None   # int32, -1 = dropped; None for an exploded list key and the keyed path
     ncodes: int
     rank: np.ndarray | None    # sort position of each code (None: code order is key order)
     labels: Callable[[np.ndarray], np.ndarray]   # codes -> key values
@@ -303,13 +306,15 @@ def _numeric_key(name: str, codes: np.ndarray | None, ncodes: int, lo: int,
             return np.where(isnull, np.nan, vals)
         return np.ma.MaskedArray(vals, mask=isnull)
 
-    return _Key(name, codes, ncodes, rank, labels, kind)  # type: ignore[arg-type]
+    return _Key(name, codes, ncodes, rank, labels, kind)
 
 
 def _decode_strings(col: _Col, rows: np.ndarray) -> np.ndarray:
     out = np.empty(len(rows), dtype=object)
-    data = col.values.tobytes() if len(col.values) < (1 << 16) else memoryview(np.ascontiguousarray(col.values))
+    # (numpy types ndarray as a Buffer only for Python >= 3.12; it is one on every version)
+    data = col.values.tobytes() if len(col.values) < (1 << 16) else memoryview(np.ascontiguousarray(col.values))  # type: ignore[arg-type]
     off = col.offsets
+    assert off is not None  # a string column has offsets
     for k, r in enumerate(rows.tolist()):
         if r < 0 or (col.valid is not None and not col.valid[r]):
             out[k] = None
@@ -319,6 +324,7 @@ def _decode_strings(col: _Col, rows: np.ndarray) -> np.ndarray:
 
 
 def _encode_string(name: str, col: _Col, dropna: bool) -> _Key:
+    assert col.offsets is not None  # a string column has offsets
     codes, ncodes, first_rows, nullcode = _core._gb_encode_str(
         col.offsets, col.values, col.valid, dropna)
     uq = _decode_strings(col, first_rows)
@@ -327,7 +333,7 @@ def _encode_string(name: str, col: _Col, dropna: bool) -> _Key:
     rank[order] = np.arange(len(uq))
     if nullcode >= 0:
         rank[nullcode] = len(uq)
-    full = np.append(uq, None) if nullcode >= 0 else uq
+    full = np.append(uq, _NULL_LABEL) if nullcode >= 0 else uq
 
     def labels(c: np.ndarray) -> np.ndarray:
         return full[np.asarray(c, dtype=np.int64)]
@@ -336,19 +342,20 @@ def _encode_string(name: str, col: _Col, dropna: bool) -> _Key:
 
 def _encode_category(name: str, col: _Col, dropna: bool) -> _Key:
     cats = col.categories
+    assert cats is not None  # a category column has categories
     ncodes = len(cats)
     codes = col.values
     if not dropna and col.valid is not None:
         codes = np.where(codes < 0, np.int32(ncodes), codes).astype(np.int32)
         ncodes += 1
-    full = np.append(cats, None) if ncodes > len(cats) else cats
+    full = np.append(cats, _NULL_LABEL) if ncodes > len(cats) else cats
 
     def labels(c: np.ndarray) -> np.ndarray:
         return full[np.asarray(c, dtype=np.int64)]
     return _Key(name, codes, ncodes, None, labels, "category", categories=cats)
 
 
-def _encode_key(data: Any, spec: Any, dropna: bool, nthreads: int = 1) -> tuple[_Key, _Col]:
+def _encode_key(data: Any, spec: Any, dropna: bool, nthreads: int = 1) -> tuple[_Key | None, _Col]:
     if isinstance(spec, DatePart):
         col = _get(data, spec.column)
         if spec.part not in _PART:
@@ -365,14 +372,15 @@ def _encode_key(data: Any, spec: Any, dropna: bool, nthreads: int = 1) -> tuple[
     if col.kind == "string":
         return _encode_string(spec, col, dropna), col
     if col.kind == "list":
-        return None, col  # type: ignore[return-value]  # exploded by the caller
+        return None, col  # exploded by the caller
     return _encode_numeric(spec, col, 0, dropna, col.kind, nthreads), col
 
 
-def _list_key(name: str, col: _Col, items: np.ndarray, dropna: bool) -> _Key:
+def _list_key(name: str, col: _Col, items: np.ndarray | None, dropna: bool) -> _Key:
     cats = col.categories
+    assert cats is not None  # a list<category> column has categories
     ncodes = len(cats) + (0 if dropna else 1)
-    full = np.append(cats, None) if not dropna else cats
+    full = np.append(cats, _NULL_LABEL) if not dropna else cats
 
     def labels(c: np.ndarray) -> np.ndarray:
         return full[np.asarray(c, dtype=np.int64)]
@@ -390,6 +398,9 @@ class GroupByResult:
     ``res["name"]`` returns a column, ``len(res)`` the number of groups,
     ``res.to_pandas()`` a tidy DataFrame and ``res.to_dict()`` a dict of arrays.
     """
+
+    # the q values of each several-quantile column; set by GroupBy.agg, absent otherwise
+    _quantiles: dict[str, list[float]]
 
     def __init__(self, columns: dict[str, np.ndarray], key_names: Sequence[str],
                  categories: Mapping[str, np.ndarray] | None = None) -> None:
@@ -527,6 +538,10 @@ class GroupBy:
     null semantics and result dtypes.
     """
 
+    # the group code of each row; None after _keyed_sums, which reads the key column instead
+    _codes: np.ndarray | None
+    _decode: Callable[[np.ndarray], list[np.ndarray]]   # observed codes -> each key's codes
+
     def __init__(self, data: Any, keys: Any, dropna: bool = True, sort: bool = True,
                  where: Any = None, threads: int | None = None) -> None:
         if isinstance(keys, (str, DatePart)):
@@ -559,10 +574,12 @@ class GroupBy:
         self._rows: np.ndarray | None = None
         self._exploded = False
         where = self._where
+        decode: Callable[[np.ndarray], list[np.ndarray]]
         if lists:
             li = lists[0]
             lcol = encoded[li][1]
-            others = [k for i, (k, _) in enumerate(encoded) if i != li]
+            # only the list key (at li) has no codes of its own
+            others = [k for i, (k, _) in enumerate(encoded) if i != li and k is not None]
             # combine the other keys on the original rows, then explode the list into
             # the last radix digit; key_pos maps combination order back to key order
             if others:
@@ -571,6 +588,7 @@ class GroupBy:
                 codes, ncodes, dec = np.zeros(n, np.int32), 1, (lambda c: [])
             if where is not None:
                 codes = np.where(where, codes, np.int32(-1)).astype(np.int32)
+            assert lcol.categories is not None and lcol.offsets is not None  # a list<category> column
             nl = len(lcol.categories) + (0 if dropna else 1)
             empty = -1 if dropna else len(lcol.categories)
             lkey = _list_key(names[li], lcol, None, dropna)
@@ -606,7 +624,7 @@ class GroupBy:
             codes = np.ascontiguousarray(codes, dtype=np.int32)
             ncodes = ncodes_all
         else:
-            keys = [k for k, _ in encoded]
+            keys = [k for k, _ in encoded if k is not None]  # (no list key: none is None)
             codes, ncodes, decode = self._combine(keys, n)
             self._key_pos = list(range(len(keys)))
             if where is not None:
@@ -622,6 +640,7 @@ class GroupBy:
                  ) -> tuple[np.ndarray, int, Callable[[np.ndarray], list[np.ndarray]]]:
         """Combine keys left to right into one code; the decoder maps codes back to parts."""
         codes, ncodes = keys[0].codes, keys[0].ncodes
+        assert codes is not None  # (only an exploded list key has none; it is never combined)
         self._sorted_codes = all(k.rank is None for k in keys)
 
         def first(c: np.ndarray) -> list[np.ndarray]:
@@ -631,6 +650,7 @@ class GroupBy:
             nb = k.ncodes
             product = ncodes * nb
             use_hash = product > max(_RADIX_MIN, nrows) or product >= 2**31
+            assert k.codes is not None
             codes, ncodes, uniques = _core._gb_combine(codes, ncodes, k.codes, nb, use_hash)
             if uniques is None:
                 def dec(c: np.ndarray, prev=dec, nb=nb) -> list[np.ndarray]:
@@ -647,6 +667,7 @@ class GroupBy:
     def _finish(self) -> None:
         """Observed groups, their order, and the key columns (after the aggregates ran)."""
         if self._sizes_cs is None:
+            assert self._codes is not None  # (None only on the keyed path, which never gets here)
             _, _, self._sizes_cs, _ = _core._gb_agg(self._codes, self._ncodes, "size", None, None,
                                                     self._nthreads)
         sizes = self._sizes_cs
@@ -656,12 +677,13 @@ class GroupBy:
         if self._sort:
             if self._exploded or not self._sorted_codes:
                 # radix codes of sorted keys are already in key order; otherwise sort
-                sortkeys = [keys[p].rank[parts[p]] if keys[p].rank is not None else parts[p]
+                sortkeys = [r[parts[p]] if (r := keys[p].rank) is not None else parts[p]
                             for p in self._key_pos]
                 order = np.lexsort(sortkeys[::-1]) if len(obs) else np.zeros(0, np.int64)
             else:
                 order = None
         else:
+            assert self._codes is not None  # (None only on the keyed path, which never gets here)
             first = _core._gb_first_rows(self._codes, self._ncodes)
             order = np.argsort(first[obs], kind="stable")
         if order is not None:
@@ -673,7 +695,8 @@ class GroupBy:
         ordered = [keys[p] for p in self._key_pos]
         self._ordered_keys = ordered
         self._key_columns = {k.name: k.labels(p) for k, p in zip(ordered, self._parts)}
-        self._categories = {k.name: k.categories for k in ordered if k.kind == "category"}
+        self._categories = {k.name: k.categories for k in ordered
+                            if k.kind == "category" and k.categories is not None}  # (a category key has them)
 
     # ---- step 2: aggregates -----------------------------------------------
     def _value_col(self, name: str) -> _Col:
@@ -687,6 +710,7 @@ class GroupBy:
         if self._exploded:
             if self._rows is None:
                 row_codes, lcol, nl, empty = self._explode_args
+                assert lcol.offsets is not None  # a list<category> column
                 _, self._rows = _core._gb_explode(np.where(row_codes >= 0, 0, -1).astype(np.int32), 1,
                                                   lcol.offsets, lcol.values, lcol.valid, nl, empty, True,
                                                   self._nthreads)
@@ -701,6 +725,7 @@ class GroupBy:
 
     def _run(self, op: str, vals: Any, valid: np.ndarray | None, mean: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray, int]:
+        assert self._codes is not None  # (None only on the keyed path, which never gets here)
         if mean is None:
             res, cnt, rows, flag = _core._gb_agg(self._codes, self._ncodes, op, vals, valid,
                                                  self._nthreads)
@@ -710,6 +735,11 @@ class GroupBy:
         if self._sizes_cs is None:
             self._sizes_cs = rows
         return res, cnt, flag
+
+    def _size_of(self, obs: np.ndarray) -> np.ndarray:
+        """Rows in each of the groups `obs` (called once the aggregates have run)."""
+        assert self._sizes_cs is not None  # every aggregate pass sets it, and _finish
+        return self._sizes_cs[obs]
 
     def _one(self, out_name: str, column: str, func: str, q: Any
              ) -> Callable[[np.ndarray], np.ndarray]:
@@ -721,10 +751,10 @@ class GroupBy:
             return lambda obs: a[obs]
 
         if func == "size":
-            return lambda obs: self._sizes_cs[obs]
+            return self._size_of
         if func == "count":
             if col.valid is None and kind not in ("float64",):
-                return lambda obs: self._sizes_cs[obs]
+                return self._size_of
             vals = col.values if col.offsets is None else col.valid
             _, cnt, _ = self._run("count", vals, col.valid)
             return plain(cnt)
@@ -771,6 +801,7 @@ class GroupBy:
                     raise ValueError(f"{out_name}: quantile needs one or several q in [0, 1]")
                 if not np.all((qs >= 0) & (qs <= 1)):
                     raise ValueError(f"{out_name}: quantiles must lie in [0, 1], got {qs.tolist()}")
+            assert self._codes is not None  # (None only on the keyed path, which never gets here)
             if column in self._moment_cols and column not in self._moment_cache:
                 res, cnt, s, m2, rows = _core._gb_quantile(self._codes, self._ncodes, v, m, qs,
                                                            self._nthreads, func == "median", True)
@@ -834,6 +865,7 @@ class GroupBy:
             # with many groups the states of several columns per row cost more cache
             # misses than a second pass over the codes
             return
+        assert self._codes is not None  # (None only on the keyed path, which never gets here)
         for start in range(0, len(names), 16):
             chunk = names[start:start + 16]
             cols = [self._value_col(c) for c in chunk]
@@ -914,14 +946,17 @@ class GroupBy:
 
     def _nunique(self, col: _Col) -> np.ndarray:
         if col.kind == "category":
+            assert col.categories is not None
             vcodes, nv = col.values, len(col.categories)
         elif col.kind == "string":
+            assert col.offsets is not None
             vcodes, nv, _, _ = _core._gb_encode_str(col.offsets, col.values, col.valid, True)
         elif col.kind == "list":
             raise TypeError(f"cannot count distinct values of list column {col.name!r}")
         else:
             vcodes, nv, _, _, _ = _core._gb_encode_num(col.values, col.valid, 0, True,
                                                        _range_limit(len(col)))
+        assert self._codes is not None  # (None only on the keyed path, which never gets here)
         nc = self._ncodes
         product = nc * nv
         if product <= max(_RADIX_MIN, len(vcodes)) and product < 2**31:
@@ -980,7 +1015,7 @@ class GroupBy:
                 raise ValueError(f"output name {out!r} is already used (keys: {list(self._key_columns)})")
             cols[out] = fin(self._obs)
         res = GroupByResult(cols, list(self._key_columns), self._categories)
-        res._quantiles = self._quantiles  # type: ignore[attr-defined]
+        res._quantiles = self._quantiles
         return res
 
     def size(self, name: str = "size") -> GroupByResult:
@@ -998,7 +1033,8 @@ def _take_rows(col: _Col, rows: np.ndarray) -> np.ndarray:
     missing = rows < 0
     safe = np.where(missing, 0, rows)
     if col.kind == "category":
-        full = np.append(col.categories, None)
+        assert col.categories is not None
+        full = np.append(col.categories, _NULL_LABEL)
         codes = np.take(col.values, safe) if len(col) else np.zeros(len(rows), np.int64)
         codes = np.where(missing, len(col.categories), codes)
         return full[codes]

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from traffickstats.dataset import Dataset
 
 __all__ = ["main"]
 
@@ -49,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(args: argparse.Namespace) -> "object":
+def _load(args: argparse.Namespace) -> Dataset:
     import traffickstats as ts
 
     if args.data:

@@ -23,12 +23,15 @@ import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, cast
 
 import numpy as np
 
 from . import _core
 from .table import Column, Table, as_column
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .stats._metrics import _Prep
 
 __all__ = ["Dataset", "read_dataset", "validate", "schema", "DatasetError", "TABLES"]
 
@@ -262,7 +265,8 @@ def _factorized(name: str, s: Any) -> Column:
         labels = _labels_of(uniques)
     codes = np.ascontiguousarray(codes, dtype=np.int32)
     valid = codes >= 0
-    return _core.make_column(name, "category", codes, None if valid.all() else valid, None, labels)
+    # (C builds columns of the registered table.Column class)
+    return cast(Column, _core.make_column(name, "category", codes, None if valid.all() else valid, None, labels))
 
 
 def _list_column(name: str, s: Any) -> Column:
@@ -284,8 +288,9 @@ def _list_column(name: str, s: Any) -> Column:
     offsets = np.zeros(len(obj) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     valid = obj.notna().to_numpy(dtype=bool)
-    return _core.make_column(name, "list<category>", np.ascontiguousarray(codes, dtype=np.int32),
-                             None if valid.all() else valid, offsets, _labels_of(uniques))
+    # (C builds columns of the registered table.Column class)
+    return cast(Column, _core.make_column(name, "list<category>", np.ascontiguousarray(codes, dtype=np.int32),
+                                          None if valid.all() else valid, offsets, _labels_of(uniques)))
 
 
 def _typed_from_codes(name: str, type_: str, codes: np.ndarray, labels: list[str], table: str,
@@ -313,9 +318,10 @@ def _coerce_table(table: str, data: Any, problems: _Problems) -> Table:
     """Any table-like input -> Table with the schema's column types (extra columns kept)."""
     pd = _pandas()
     fields = {f["name"]: f for f in _fields(table)}
+    get: Callable[[str], Any]   # a table's Column or a DataFrame's Series
     if isinstance(data, _core.Table):
         names = list(data.column_names)
-        get = data.column
+        get = cast(Callable[[str], Column], data.column)   # C builds columns of the registered class
         n = data.num_rows
         is_table = True
     elif isinstance(data, pd.DataFrame):
@@ -412,6 +418,10 @@ class Dataset:
     cases, defendants, victims : Table
     """
 
+    # the masks and keys shared by the statistics, set on first use by traffickstats.stats
+    # (declared only: a dataset has no such attribute until then)
+    _stats_prep: _Prep
+
     def __init__(self, cases: Any, defendants: Any, victims: Any, *, sensitive: bool = False,
                  name: str | None = None, notice: str | None = None) -> None:
         self._problems = _Problems()
@@ -484,12 +494,12 @@ def _check(ds: Dataset) -> Any:
                 import re
 
                 rx = re.compile(pattern)
-                cats = list(col.categories)
-                bad_cat = np.array([rx.fullmatch(c) is None for c in cats], dtype=bool)  # per distinct value
+                labels = list(col.categories)
+                bad_cat = np.array([rx.fullmatch(c) is None for c in labels], dtype=bool)  # per distinct value
                 if bad_cat.any():
                     codes = np.asarray(col.codes)
                     rows = np.flatnonzero((codes >= 0) & bad_cat[np.where(codes >= 0, codes, 0)])
-                    p.add(t, rows, name, np.asarray(cats, dtype=object)[codes[rows]], f"value does not match {pattern}")
+                    p.add(t, rows, name, np.asarray(labels, dtype=object)[codes[rows]], f"value does not match {pattern}")
             lo = field.get("constraints", {}).get("minimum")
             hi = field.get("constraints", {}).get("maximum")
             if (lo is not None or hi is not None) and col.type in ("int64", "float64"):
@@ -528,16 +538,16 @@ def _check(ds: Dataset) -> Any:
     rows = np.flatnonzero(decided & ~np.asarray(odate.valid))
     p.add("defendants", rows, "outcome_date", "", "outcome decided but outcome_date missing", severity="warning")
     # minor vs age
-    v = ds.victims
-    age, minor = v["age"], v["minor"]
+    vic = ds.victims
+    age, minor = vic["age"], vic["minor"]
     both = np.asarray(age.valid) & np.asarray(minor.valid)
-    a = np.asarray(age.values)
-    m = np.asarray(minor.values).astype(bool)
-    bad = both & ((a < 18) != m)
+    ages = np.asarray(age.values)
+    is_minor = np.asarray(minor.values).astype(bool)
+    bad = both & ((ages < 18) != is_minor)
     rows = np.flatnonzero(bad)
-    vals = np.char.add(np.char.add("minor=", np.where(m[rows], "true", "false")),
-                       np.char.add(", age=", a[rows].astype(str))).astype(object) if rows.size else None
-    p.add("victims", rows, "minor", vals, "minor flag contradicts age")
+    shown = np.char.add(np.char.add("minor=", np.where(is_minor[rows], "true", "false")),
+                        np.char.add(", age=", ages[rows].astype(str))).astype(object) if rows.size else None
+    p.add("victims", rows, "minor", shown, "minor flag contradicts age")
     return p.frame(ds.source)
 
 

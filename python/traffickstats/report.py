@@ -188,12 +188,13 @@ class Report:
                     sent = f["sentences"]
                     col = "mean" if stat == "sentence_mean" else "median"
                     cur = sent[sent["year"] == y].iloc[0]
-                    prev = sent[sent["year"] == c][col] if c != y else []
+                    prev = sent[sent["year"] == c][col] if c != y else None
                     rows.append({"section": sec, "statistic": stat, "value": None, "label": LABELS[stat],
                                  "year": y, "kind": "months", "estimate": cur[col], "numerator": _na(),
                                  "denominator": cur["count"], "ci_low": np.nan, "ci_high": np.nan,
                                  "unknown": cur["unknown"],
-                                 "previous": (prev.iloc[0] if len(prev) else np.nan), "change": np.nan,
+                                 "previous": (prev.iloc[0] if prev is not None and len(prev) else np.nan),
+                                 "change": np.nan,
                                  "suppressed": bool(cur["suppressed"]), "previous_suppressed": False})
                 elif stat.startswith("cumulative") and not stat.endswith("share"):
                     add_count(stat, f["cumulative_counts"])

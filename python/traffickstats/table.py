@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import math
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -306,10 +306,11 @@ def as_column(name: str, values: Any, type: str | None = None) -> "Column":
     Column
     """
     type_ = None if type is None else _normalize_type(name, type)
+    # (the casts: C builds every column as the registered Column subclass below)
     if isinstance(values, _core.Column):
         if type_ is not None and values.type != type_:
             raise TypeError(f"column {name!r}: is a {values.type} column, schema asks for {type_}")
-        return values  # type: ignore[return-value]  # every Column is a table.Column
+        return cast(Column, values)
     mod = getattr(values.__class__, "__module__", "") or ""
     if mod.startswith("pandas"):
         import pandas as pd
@@ -317,15 +318,15 @@ def as_column(name: str, values: Any, type: str | None = None) -> "Column":
         if isinstance(values, (pd.Index, pd.api.extensions.ExtensionArray)):
             values = pd.Series(values)
         if isinstance(values, pd.Series):
-            return _from_pandas_series(name, values, type_)  # type: ignore[return-value]
+            return cast(Column, _from_pandas_series(name, values, type_))
     if isinstance(values, np.ma.MaskedArray):
         valid = ~np.ma.getmaskarray(values)
-        return _from_ndarray(name, np.ma.getdata(values), None if valid.all() else valid, type_)  # type: ignore[return-value]
+        return cast(Column, _from_ndarray(name, np.ma.getdata(values), None if valid.all() else valid, type_))
     if isinstance(values, np.ndarray):
-        return _from_ndarray(name, values, None, type_)  # type: ignore[return-value]
+        return cast(Column, _from_ndarray(name, values, None, type_))
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise TypeError(f"column {name!r}: expected an array or a sequence, got {values.__class__.__name__}")
-    return _from_objects(name, _as_object_array(values), None, type_)  # type: ignore[return-value]
+    return cast(Column, _from_objects(name, _as_object_array(values), None, type_))
 
 
 # --------------------------------------------------------------------------- Column
@@ -409,7 +410,7 @@ class Column(_core.Column):
 
     def __repr__(self) -> str:
         n = len(self)
-        head = self._slice(0, 10).to_pylist()  # type: ignore[attr-defined]
+        head = self._slice(0, 10).to_pylist()
         body = ", ".join(_format_cell(v) for v in head) + (", ..." if n > 10 else "")
         nulls = f", {self.null_count:,} null" if self.null_count else ""
         return f"<Column {self.type}, {n:,} rows{nulls}: [{body}]>"
@@ -445,7 +446,7 @@ class Table(_core.Table):
     __slots__ = ()
 
     if TYPE_CHECKING:  # the C accessors return this module's Column subclass
-        def column(self, name: str) -> Column: ...
+        def column(self, name: str, /) -> Column: ...
         def __getitem__(self, name: str) -> Column: ...
         @property
         def columns(self) -> tuple[Column, ...]: ...
@@ -455,7 +456,7 @@ class Table(_core.Table):
         if data is None:
             data = {}
         if getattr(data.__class__, "__name__", "") == "DataFrame" and hasattr(data, "dtypes"):
-            return cls.from_pandas(data, schema=schema)  # type: ignore[arg-type]
+            return cls.from_pandas(cast("pd.DataFrame", data), schema=schema)
         if isinstance(data, _core.Table):
             data = {n: data.column(n) for n in data.column_names}
         if not isinstance(data, Mapping):
@@ -588,7 +589,8 @@ class Table(_core.Table):
             return False
         if self.num_rows != other.num_rows:
             return False
-        return all(_column_equals(a, b) for a, b in zip(self.columns, other.columns))  # type: ignore[arg-type]
+        # (other's columns are Column too: C builds every column as the registered class)
+        return all(_column_equals(a, b) for a, b in zip(self.columns, cast("tuple[Column, ...]", other.columns)))
 
     def to_csv(self, path_or_file: Any, **options: Any) -> None:
         """Write the table as CSV that ``read_csv`` reads back equal (see :func:`traffickstats._csv.to_csv`)."""

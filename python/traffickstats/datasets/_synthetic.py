@@ -142,13 +142,14 @@ VICTIMS_INACTIVE = {"sex": 2925, "labor": 400}
 #   female: (1318 + 80) / (1499 - 12) = 1398 / 1487 = 94%
 #   US citizens: (1280 + 30) / (1499 - 60) = 1310 / 1439 = 91%
 #   recruited online: (568 + 6) / (1499 - 100) = 574 / 1399 = 41%
-ACTIVE_SEX_ATTRS = {
+# attribute -> {value: count}; a value is a bool, a label or None (unknown)
+ACTIVE_SEX_ATTRS: dict[str, dict[bool | str | None, int]] = {
     "minor": {True: 759, None: 44},
     "gender": {"male": 18, "other": 3, None: 10},          # rest female (1,318)
     "citizenship": {"foreign": 19, None: 50},              # rest US (1,280)
     "recruited_online": {True: 568, None: 90},             # rest False
 }
-ACTIVE_LABOR_ATTRS = {
+ACTIVE_LABOR_ATTRS: dict[str, dict[bool | str | None, int]] = {
     "minor": {True: 10, None: 5},
     "gender": {"male": 66, "other": 2, None: 2},           # rest female (80)
     "citizenship": {"US": 30, None: 10},                   # rest foreign (110)

@@ -77,7 +77,7 @@ def tally(n: int, where: np.ndarray, aggs: Mapping[str, tuple[Any, str]], key: A
         ii = np.array([ipos[v] for v in res["_i"]], dtype=np.int64)
         shape = (len(glabels), len(ipos))
         idx = (gi, ii)
-    out: dict[str, np.ndarray] = {}
+    result: dict[str, np.ndarray] = {}
     for name, (_, func) in aggs.items():
         vals = np.ma.getdata(res[name])
         if func in ("size", "count", "sum") and vals.dtype.kind in "iub":
@@ -85,5 +85,5 @@ def tally(n: int, where: np.ndarray, aggs: Mapping[str, tuple[Any, str]], key: A
         else:
             full = np.full(shape, np.nan)
         full[idx] = vals
-        out[name] = full
-    return out
+        result[name] = full
+    return result

@@ -233,7 +233,7 @@ def build_system(frames: Sequence[Any], populations: Mapping[str, str] | None = 
         if not _is_share(frame):
             continue
         gcols = _group_cols(frame)
-        names = []
+        share_names: list[tuple[Hashable, Hashable, Hashable]] = []   # (numerator, denominator, unknown)
         margins: dict = {}
         records = frame.to_dict("records")
         by_pop: dict = {}
@@ -259,7 +259,7 @@ def build_system(frames: Sequence[Any], populations: Mapping[str, str] | None = 
                 yes = ("num", row["value"]) + base
                 sysm.add(yes, int(row["numerator"]))
                 yes_names.append(yes)
-                names.append((yes, den, unk))
+                share_names.append((yes, den, unk))
             values = [r["value"] for r in rows]
             partition = values != [None] and sum(sysm.values[y] for y in yes_names) == d0 and not stat.startswith(
                 ("platform", "coercion"))
@@ -280,7 +280,7 @@ def build_system(frames: Sequence[Any], populations: Mapping[str, str] | None = 
             for j in range(nvals):
                 value = multi[bases[0]][0][j][1]
                 _margin(sysm, ("num", value, stat, since, year, ()), [multi[b][0][j] for b in bases])
-        keys[fi] = names
+        keys[fi] = share_names
     return sysm, keys
 
 
