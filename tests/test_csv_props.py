@@ -13,6 +13,7 @@ import io
 import math
 import struct
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -333,3 +334,102 @@ def test_two_thread_split_inside_quoted_line_breaks(every: int) -> None:
     assert one.equals(two)
     assert one.num_rows == 20000
     assert two["text"].to_pylist()[0] == 'note 0\nmore "q" 0'
+
+
+# --------------------------------------------------------------------------- writer blocks
+# to_csv formats rows in blocks of 8,192: the floats that need Python's repr first (with
+# the GIL), then the whole block without the GIL.
+
+
+def _expected_csv(cols: dict) -> bytes:
+    """The bytes to_csv must write, from plain Python: repr() for floats, ISO dates."""
+    names = list(cols)
+    lines = [",".join(names)]
+    n = len(next(iter(cols.values())))
+    for i in range(n):
+        cells = []
+        for name in names:
+            v = cols[name][i]
+            if v is None:
+                cells.append("")
+            elif isinstance(v, float):
+                cells.append(repr(v))
+            else:
+                cells.append(str(v))
+        lines.append(",".join(cells))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@given(n=st.sampled_from([8191, 8192, 8193, 20_000]), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=6, deadline=None)
+def test_writer_blocks_match_python_formatting(n, seed):
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n)
+    f[rng.random(n) < 0.03] = 0.0
+    special = rng.random(n)
+    f[special < 0.05] = np.round(rng.normal(size=n)[special < 0.05] * 1e6)       # whole numbers
+    f[(special >= 0.05) & (special < 0.07)] = -0.0
+    f[(special >= 0.07) & (special < 0.08)] = 1e15 + 1.0
+    f[(special >= 0.08) & (special < 0.09)] = np.inf
+    g = rng.random(n)
+    g_valid = rng.random(n) < 0.7
+    i64 = rng.integers(-(2**62), 2**62, n)
+    days = rng.integers(-700_000, 2_900_000, n).astype(np.int32)   # years 0053-9909
+    dates = days.astype("datetime64[D]")
+    t = ts.Table({"f": f, "i": i64, "g": np.ma.masked_array(g, mask=~g_valid), "d": dates})
+    buf = io.BytesIO()
+    t.to_csv(buf)
+    want = _expected_csv({
+        "f": [float(x) for x in f],
+        "i": [int(x) for x in i64],
+        "g": [float(x) if ok else None for x, ok in zip(g, g_valid)],
+        "d": [str(x) for x in dates],
+    })
+    assert buf.getvalue() == want
+
+
+@pytest.mark.parametrize("row", [0, 8191, 8192, 20_000])
+def test_writer_errors_in_a_later_block_name_the_row(row):
+    n = 20_001
+    days = np.zeros(n, np.int32)
+    days[row] = 3_000_000                                      # year 10183
+    t = ts.Table({"x": np.arange(n, dtype=np.float64) + 0.5, "when": days.astype("datetime64[D]")})
+    with pytest.raises(ValueError, match=rf"when.*row {row}: year 10183"):
+        t.to_csv(io.BytesIO())
+    lists = [["a"]] * n
+    lists[row] = ["a;b"]
+    t = ts.Table({"p": lists}, schema={"p": "list<category>"})
+    with pytest.raises(ValueError, match=rf"p.*row {row}: a list item contains the list separator"):
+        t.to_csv(io.BytesIO())
+
+
+def test_writer_releases_the_gil():
+    """Another Python thread runs while to_csv formats a large table into a BytesIO
+    (whose write() never releases the GIL, so only the formatting can): it must get
+    to run in the middle half of the call, which it cannot if the GIL is held."""
+    import threading
+    import time
+
+    n = 400_000
+    rng = np.random.default_rng(1)
+    t = ts.Table({"f": rng.random(n), "i": np.arange(n), "c": ["sex", "labor"] * (n // 2)},
+                 schema={"c": "category"})
+    stamps: list[float] = []
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            stamps.append(time.perf_counter())
+            time.sleep(0)
+
+    th = threading.Thread(target=spin)
+    th.start()
+    try:
+        t0 = time.perf_counter()
+        t.to_csv(io.BytesIO())
+        t1 = time.perf_counter()
+    finally:
+        stop.set()
+        th.join()
+    lo, hi = t0 + 0.25 * (t1 - t0), t1 - 0.25 * (t1 - t0)
+    assert any(lo < x < hi for x in stamps), (t1 - t0, len(stamps))

@@ -259,6 +259,11 @@ OK_CASES: dict[str, Callable[[], Any]] = {
                                           T.__arrow_c_schema__()),
 }
 
+# the writer's errors are found while it formats without the GIL, after the floats
+# of the block were formatted: both buffers must be freed on the way out
+BAD_YEAR = ts.Table({"f": _F64 + 0.5, "d": np.append(_DATES[:-1], np.datetime64("12000-01-01"))})
+BAD_LIST = ts.Table({"f": _F64 + 0.5, "p": [["a"]] * (N - 1) + [["a;b"]]}, schema={"p": "list<category>"})
+
 ERROR_CASES: dict[str, tuple[Callable[[], Any], type[BaseException] | tuple]] = {
     "Table(mixed types)": (lambda: ts.Table({"x": [1, "a"]}), TypeError),
     "Table(unequal lengths)": (lambda: ts.Table({"x": [1, 2], "y": [1]}), ValueError),
@@ -308,6 +313,8 @@ ERROR_CASES: dict[str, tuple[Callable[[], Any], type[BaseException] | tuple]] = 
     "read_csv(unknown schema column)": (lambda: ts.read_csv(io.BytesIO(CSV), schema={"nope": "int64"}), ValueError),
     "read_csv(empty file)": (lambda: ts.read_csv(io.BytesIO(b"")), ValueError),
     "read_csv(bad option)": (lambda: ts.read_csv(io.BytesIO(CSV), delimiter=",,"), ValueError),
+    "to_csv(year > 9999)": (lambda: BAD_YEAR.to_csv(io.BytesIO()), ValueError),
+    "to_csv(list separator in an item)": (lambda: BAD_LIST.to_csv(io.BytesIO()), ValueError),
     "group_by(missing key)": (lambda: ts.group_by(T, "nope").size(), KeyError),
     "group_by(unknown func)": (lambda: ts.group_by(T, "c").agg(x=("f", "nope")), ValueError),
     "group_by(sum of strings)": (lambda: ts.group_by(T, "c").agg(x=("s", "sum")), TypeError),

@@ -9,6 +9,7 @@ race that corrupts memory is reported, not just a wrong result.
 """
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any, Callable
 
@@ -66,6 +67,12 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def _csv_bytes(table: Any) -> bytes:
+    buf = io.BytesIO()
+    table.to_csv(buf)
+    return buf.getvalue()
+
+
 def _jobs(table: Any, path: str) -> dict[str, Callable[[], Any]]:
     rng = np.random.default_rng(5)
     idx = rng.integers(0, ROWS, ROWS)
@@ -80,6 +87,7 @@ def _jobs(table: Any, path: str) -> dict[str, Callable[[], Any]]:
         "group_by year x list": lambda: ts.group_by(table, [ts.year("filed"), "platforms"]).size().to_dict(),
         "group_by threads=2": lambda: ts.group_by(table, "district", threads=2).agg(
             s=("sentence", "sum"), q=("victims", "quantile", 0.9)).to_dict(),
+        "to_csv": lambda: _csv_bytes(table),
         "take": lambda: table.take(idx),
         "filter": lambda: table.filter(mask),
         "filter by column": lambda: table.filter(table["minor"]),

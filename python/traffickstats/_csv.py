@@ -426,6 +426,12 @@ def to_csv(table, path_or_file: PathOrFile, *, delimiter: str = ",", quotechar: 
     ``NA`` stays text).  Read back with ``schema=table.schema`` to get the same
     types (inference cannot tell int32 from int64 or string from category).
 
+    Rows are formatted in blocks of 8,192 without the GIL (only the floats that are
+    not whole numbers below 1e15 are formatted with it, by Python's own ``repr``), so
+    other Python threads keep running; writes to the file are made with the GIL,
+    every 1 MiB.  On an error the rows before the offending block may already have
+    been written.
+
     Raises
     ------
     ValueError
