@@ -514,6 +514,25 @@ count_lines(const char *p, const char *q, const char *end)
 }
 #endif
 
+#if TS_SSE2
+/* The first byte at or after p equal to `stop`, LF or CR, 16 bytes at a time: p
+ * itself when it is one, a pointer at or past `end` when none is before it (the
+ * buffer has SLACK readable bytes past `end`; the caller clamps). */
+static inline const char *
+scan_stop(const char *p, const char *end, __m128i vstop, __m128i vlf, __m128i vcr)
+{
+    while (p < end) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(v, vstop),
+                                  _mm_or_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(v, vcr)));
+        unsigned m = (unsigned)_mm_movemask_epi8(e3);
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+    return p;
+}
+#endif
+
 /* Tokenizes complete rows from buf[pos..len) (at most max_rows).  Stops before an
  * incomplete row unless at EOF.  Returns 0, or -1 with r->err set. */
 static int
@@ -567,17 +586,7 @@ tokenize(reader *r, size_t max_rows)
                      * at a time (the buffer has SLACK readable bytes past `end`, and
                      * a match there is clamped to `end`) */
                     for (;;) {
-                        while (q < end) {
-                            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
-                            __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(v, vquote),
-                                                      _mm_or_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(v, vcr)));
-                            unsigned m = (unsigned)_mm_movemask_epi8(e3);
-                            if (m) {
-                                q += __builtin_ctz(m);
-                                break;
-                            }
-                            q += 16;
-                        }
+                        q = scan_stop(q, end, vquote, vlf, vcr);
                         if (q >= end) {
                             q = end;
                             break;
@@ -639,18 +648,8 @@ tokenize(reader *r, size_t max_rows)
             }
             else {
 #if TS_SSE2
-                /* to the next delimiter or line break, 16 bytes at a time (as above) */
-                while (p < end) {
-                    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-                    __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(v, vdelim),
-                                              _mm_or_si128(_mm_cmpeq_epi8(v, vlf), _mm_cmpeq_epi8(v, vcr)));
-                    unsigned m = (unsigned)_mm_movemask_epi8(e3);
-                    if (m) {
-                        p += __builtin_ctz(m);
-                        break;
-                    }
-                    p += 16;
-                }
+                /* to the next delimiter or line break */
+                p = scan_stop(p, end, vdelim, vlf, vcr);
                 if (p > end) p = end;
 #elif TS_SWAR
                 while (p + 8 <= end) {

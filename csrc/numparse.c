@@ -38,11 +38,7 @@ int
 ts_parse_float(const char *s, size_t n, int special, double *out)
 {
     const char *p = s, *e = s + n;
-    int neg = 0;
-    if (p < e && (*p == '-' || *p == '+')) {
-        neg = *p == '-';
-        p++;
-    }
+    int neg = ts_parse_sign(&p, e);
     if (p == e) return TS_NUM_BAD;
     if (special && (*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') {
         size_t k = (size_t)(e - p);

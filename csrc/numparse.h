@@ -14,17 +14,21 @@
 #define TS_NUM_SLOW 2      /* valid float syntax, but needs the exact slow path */
 #define TS_NUM_OVERFLOW 3  /* integer syntax, out of int64 range */
 
+/* Skips an optional leading '+' or '-' at *p (before e); returns 1 for '-'. */
+static inline int
+ts_parse_sign(const char **p, const char *e)
+{
+    if (*p < e && (**p == '-' || **p == '+')) return *(*p)++ == '-';
+    return 0;
+}
+
 /* [+-]digits -> int64.  Returns TS_NUM_OK, TS_NUM_BAD or TS_NUM_OVERFLOW.
  * (inline: it runs once per field of an integer column) */
 static inline int
 ts_parse_int64(const char *s, size_t n, int64_t *out)
 {
     const char *p = s, *e = s + n;
-    int neg = 0;
-    if (p < e && (*p == '-' || *p == '+')) {
-        neg = *p == '-';
-        p++;
-    }
+    int neg = ts_parse_sign(&p, e);
     if (p == e) return TS_NUM_BAD;
     uint64_t v = 0;
     if (e - p <= 18) {
@@ -75,11 +79,7 @@ ts_parse_float_fast(const char *s, size_t n, int special, double *out)
     static const double p10[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
                                    1e11, 1e12, 1e13, 1e14, 1e15};
     const char *p = s, *e = s + n;
-    int neg = 0;
-    if (p < e && (*p == '-' || *p == '+')) {
-        neg = *p == '-';
-        p++;
-    }
+    int neg = ts_parse_sign(&p, e);
     if (p == e || (size_t)(e - p) > 16) return ts_parse_float(s, n, special, out);
     uint64_t m = 0;
     const char *d0 = p;

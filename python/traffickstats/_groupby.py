@@ -642,10 +642,7 @@ class GroupBy:
         codes, ncodes = keys[0].codes, keys[0].ncodes
         assert codes is not None  # (only an exploded list key has none; it is never combined)
         self._sorted_codes = all(k.rank is None for k in keys)
-
-        def first(c: np.ndarray) -> list[np.ndarray]:
-            return [np.asarray(c, dtype=np.int64)]
-        dec: Callable[[np.ndarray], list[np.ndarray]] = first
+        dec: Callable[[np.ndarray], list[np.ndarray]] = _decode_one
         for k in keys[1:]:
             nb = k.ncodes
             product = ncodes * nb
@@ -936,10 +933,7 @@ class GroupBy:
         self._sorted_codes = True
         self._keys = [_numeric_key(spec, None, ncodes, origin, None, -1, kcol.kind, False)]
         self._codes, self._ncodes = None, ncodes
-
-        def decode(c: np.ndarray) -> list[np.ndarray]:
-            return [np.asarray(c, dtype=np.int64)]
-        self._decode = decode
+        self._decode = _decode_one
         self._sizes_cs = rows
         self._fsum_cache = {name: (sums[k], counts[k]) for k, name in enumerate(names)}
         return True
@@ -1027,6 +1021,11 @@ class GroupBy:
             raise ValueError(f"output name {name!r} is a key name")
         cols[name] = self._sizes.copy()
         return GroupByResult(cols, list(self._key_columns), self._categories)
+
+
+def _decode_one(c: np.ndarray) -> list[np.ndarray]:
+    """The decoder of a single key's codes: the codes themselves."""
+    return [np.asarray(c, dtype=np.int64)]
 
 
 def _take_rows(col: _Col, rows: np.ndarray) -> np.ndarray:
