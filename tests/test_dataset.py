@@ -66,7 +66,8 @@ def test_dataset_accepts_text_columns_and_tables():
                             "recruitment_platforms": [["facebook", "snapchat"]]})
     defendants = pd.DataFrame({"defendant_id": ["d1"], "case_id": [2], "outcome": ["plea"],
                                "charge_date": ["2019-03-01"], "outcome_date": ["2020-01-01"]})
-    ds = ts.Dataset(cases, defendants, victims)
+    with pytest.warns(ts.DatasetWarning, match="column missing"):   # the optional columns left out
+        ds = ts.Dataset(cases, defendants, victims)
     assert ds.cases["filing_date"].to_pylist()[0].isoformat() == "2020-01-05"
     assert ds.cases["gang_led"].to_pylist() == [True, None]
     assert ds.cases["agencies"].to_pylist() == [["fbi", "hsi"], []]
@@ -185,3 +186,46 @@ def test_dataset_folder_missing_tables_are_named(tmp_path):
     (tmp_path / "cases.parquet").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="missing defendants.csv, victims.csv"):
         ts.read_dataset(tmp_path)
+
+
+# ----------------------------------------------------------------------------- list items
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ITEMS = st.sampled_from(["facebook", "instagram", " facebook", "facebook ", "", "  ", "snapchat"])
+
+
+def _clean_twin(v):
+    """Plain-Python twin of the list rule: strip, drop empty items, keep each item once."""
+    if v is None:
+        return None
+    out = []
+    for item in (x.strip() for x in v):
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(_ITEMS, max_size=5)), max_size=12), st.booleans())
+def test_list_items_are_stripped_and_counted_once_like_the_python_twin(values, as_text):
+    """The rule for list columns (platforms, agencies, coercion) against a Python twin,
+    from a DataFrame of lists or of ';'-joined text, with a warning whenever it changes
+    anything."""
+    from traffickstats.dataset import _Problems, _series_to_column
+
+    field = {"name": "p", "ts:type": "list<category>"}
+    s = pd.Series([None if v is None else (";".join(v) if as_text else v) for v in values], dtype=object)
+    problems = _Problems()
+    col = _series_to_column("victims", "p", field, s, problems)
+    # what the input says: blank text is an empty list, as an empty field in a CSV file
+    meant = [v if v is None or not as_text else (";".join(v).split(";") if ";".join(v).strip() else [])
+             for v in values]
+    expected = [_clean_twin(v) for v in meant]
+    assert col.to_pylist() == expected
+    changed = any(v is not None and _clean_twin(v) != list(v) for v in meant)
+    assert bool(problems.parts) == changed
+    assert all(p["severity"] == "warning" for p in problems.parts)
+    if expected:   # and the statistics see one item per row: contains() agrees with the twin
+        assert col.contains("facebook").tolist() == [e is not None and "facebook" in e for e in expected]

@@ -201,7 +201,8 @@ def check_all(frames, ds, year, by=None):
         elif len(row):
             assert math.isnan(row["mean"].iloc[0]) and math.isnan(row["median"].iloc[0])
         since = year - 7
-        counts, share = S.cumulative(ds, since, year, by=by)
+        counts = S.cumulative(ds, year, since=since, by=by)
+        share = S.cumulative_sex_online_share(ds, year, since=since, by=by)
 
         def cum(stat):
             f = counts[counts["statistic"] == stat]
@@ -215,26 +216,30 @@ def check_all(frames, ds, year, by=None):
         _check_share(_share_row(share, year, **kw), pr.cumulative_sex_online_share(c, vics, since, year))
 
 
+# random years fall before the first or after the last date of random data: the
+# DataWarning that says so is tested in tests/bad_inputs
+@pytest.mark.filterwarnings("ignore::traffickstats.DataWarning")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n_cases=st.integers(0, 60), p_unknown=st.sampled_from([0.0, 0.1, 0.5]),
        year=st.integers(1994, 2024))
 def test_statistics_match_pandas_reference(seed, n_cases, p_unknown, year):
     frames = random_frames(seed, n_cases, p_unknown)
-    ds = Dataset(**frames)
+    ds = Dataset(**frames, validate=False)  # deliberately messy: orphans, dates past today
     check_all(frames, ds, year)
 
 
+@pytest.mark.filterwarnings("ignore::traffickstats.DataWarning")
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n_cases=st.integers(1, 60), year=st.integers(2000, 2022))
 def test_grouped_statistics_match_pandas_reference_on_each_group(seed, n_cases, year):
     frames = random_frames(seed, n_cases, 0.2)
-    ds = Dataset(**frames)
+    ds = Dataset(**frames, validate=False)  # deliberately messy: orphans, dates past today
     check_all(frames, ds, year, by="district")
 
 
 def test_year_range_gives_one_row_per_year_and_year_over_year_change():
     frames = random_frames(3, 80, 0.1)
-    ds = Dataset(**frames)
+    ds = Dataset(**frames, validate=False)  # deliberately messy: orphans, dates past today
     f = S.year_over_year(S.new_cases(ds, (2005, 2010)))
     assert list(f["year"]) == list(range(2005, 2011))
     for y in range(2006, 2011):
@@ -250,7 +255,7 @@ def test_year_range_gives_one_row_per_year_and_year_over_year_change():
 
 def test_empty_dataset_and_year_without_cases():
     frames = random_frames(0, 0, 0.0)
-    ds = Dataset(**frames)
+    ds = Dataset(**frames, validate=False)  # deliberately messy: orphans, dates past today
     assert _count(S.new_cases(ds, 2020), 2020) == 0
     row = _share_row(S.minor_share(ds, 2020), 2020)
     assert int(row["denominator"]) == 0 and math.isnan(row["estimate"])
@@ -269,7 +274,7 @@ def test_sample_reproduces_published_figures_and_csv_matches_frames(tmp_path):
 def test_intervals_method_is_passed_through():
     from statsmodels.stats.proportion import proportion_confint
 
-    ds = Dataset(**random_frames(5, 50, 0.1))
+    ds = Dataset(**random_frames(5, 50, 0.1), validate=False)
     for method, sm in (("clopper-pearson", "beta"), ("jeffreys", "jeffreys")):
         f = S.minor_share(ds, 2010, method=method)
         row = f.iloc[0]
@@ -279,7 +284,7 @@ def test_intervals_method_is_passed_through():
 
 
 def test_bad_arguments_raise_clear_errors():
-    ds = Dataset(**random_frames(1, 5, 0.0))
+    ds = Dataset(**random_frames(1, 5, 0.0), validate=False)
     with pytest.raises(ValueError, match="by must be one of"):
         S.new_cases(ds, 2020, by="victim_id")
     with pytest.raises(TypeError, match="Dataset"):

@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from ._groupby import crosstab, group_by, month, value_counts, year
 from ._csv import read_csv
-from .errors import ParseError, ParseWarning
+from .errors import DatasetError, DatasetWarning, DataWarning, ParseError, ParseWarning
 from ._arrow import read_parquet
 from .table import TYPES, Column, Table
 from .dataset import Dataset, read_dataset, schema, validate
@@ -51,6 +51,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = ["Table", "Column", "TYPES", "__version__", "read_csv", "ParseError", "ParseWarning", "read_parquet",
+           "DatasetError", "DatasetWarning", "DataWarning",
            "group_by", "value_counts", "crosstab", "year", "month",
            "Dataset", "read_dataset", "validate", "schema", "stats", "report", "Report",
            "datasets", "load_sample"]

@@ -1,7 +1,7 @@
 """Exceptions and warnings raised by traffickstats."""
 from __future__ import annotations
 
-__all__ = ["ParseError", "ParseWarning"]
+__all__ = ["ParseError", "ParseWarning", "DatasetError", "DatasetWarning", "DataWarning"]
 
 
 class ParseError(ValueError):
@@ -33,3 +33,35 @@ class ParseError(ValueError):
 
 class ParseWarning(UserWarning):
     """A row was dropped by ``read_csv(..., on_bad_lines="warn")``."""
+
+
+class DatasetError(ValueError):
+    """A dataset failed validation.
+
+    Attributes
+    ----------
+    problems : pandas.DataFrame or None
+        Every problem found (see :func:`traffickstats.validate` for the columns), not
+        only the ones the message names.
+    """
+
+    def __init__(self, message: str, problems: object = None) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+    def __reduce__(self):  # keep the problems through pickling
+        return (type(self), (self.args[0], self.problems))
+
+
+class DatasetWarning(UserWarning):
+    """A dataset was read, but something in it deserves a look (e.g. an optional column
+    is missing, or a list repeats an item).  ``problems`` holds the details."""
+
+    def __init__(self, message: str, problems: object = None) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class DataWarning(UserWarning):
+    """The result may not say what you expect: a figure for a year after the last date
+    in the data, or a pandas index or category order that a Table cannot hold."""
