@@ -106,7 +106,8 @@ def test_sensitive_dataset_suppresses_by_default():
 
 
 def test_year_without_data_and_arguments(sample):
-    r = ts.report(sample, year=1980, since=1970)
+    with pytest.warns(ts.DataWarning, match="before the first date in the data"):
+        r = ts.report(sample, year=1980, since=1970)
     f = r.to_frame()
     assert _row(f, "new_cases")["estimate"] == 0
     assert math.isnan(_row(f, "new_cases")["change"])

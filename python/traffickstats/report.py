@@ -119,23 +119,24 @@ class Report:
 
     def _compute(self) -> dict[str, Any]:
         ds, years = self.dataset, sorted({self.compare_to, self.year})
-        # suppression is applied once below, to the report as one publication
-        kw = {"method": self.method, "level": self.level, "min_cell": 0}
+        # the statistics undecorated: the arguments were checked (and years outside the
+        # data warned about) once by report(); suppression is applied once below, to
+        # the report as one publication
+        kw = {"method": self.method, "level": self.level}
         f: dict[str, Any] = {}
         for name in ("new_cases", "active_cases", "new_defendants", "active_defendants", "convicted",
                      "life_sentences", "victims_in_active_cases"):
-            f[name] = getattr(S, name)(ds, years, min_cell=0)
+            f[name] = _raw(name)(ds, years)
         for name in ("active_sex_share", "gang_led_share", "multi_agency_share", "identified_by_share",
                      "conviction_rate", "plea_share", "restitution_share", "minor_share", "female_share",
                      "us_citizen_share", "recruited_online_share", "relationship_share", "coercion_share"):
-            f[name] = getattr(S, name)(ds, years, **kw)
-        f["platform_share"] = S.platform_share(ds, years, **kw)
-        f["platform_share_minors"] = S.platform_share(ds, years, minor=True, **kw)
-        f["platform_share_adults"] = S.platform_share(ds, years, minor=False, **kw)
-        f["sentences"] = S.sentences(ds, years, min_cell=0)
-        counts, share = S.cumulative(ds, self.since, self.year, **kw)
-        f["cumulative_counts"] = counts
-        f["cumulative_sex_online_share"] = share
+            f[name] = _raw(name)(ds, years, **kw)
+        f["platform_share"] = _raw("platform_share")(ds, years, **kw)
+        f["platform_share_minors"] = _raw("platform_share")(ds, years, minor=True, **kw)
+        f["platform_share_adults"] = _raw("platform_share")(ds, years, minor=False, **kw)
+        f["sentences"] = _raw("sentences")(ds, years)
+        f["cumulative_counts"] = _raw("cumulative")(ds, self.year, since=self.since)
+        f["cumulative_sex_online_share"] = _raw("cumulative_sex_online_share")(ds, self.year, since=self.since, **kw)
         if self.min_cell:
             names = list(f)
             pops = {s: "victims_in_active_cases" for s in _VICTIM_SHARES}
@@ -256,13 +257,13 @@ class Report:
         comp = "" if self.compare_to == self.year else f", compared with {self.compare_to}"
         return f"traffickstats report: {name}, {self.year}{comp}"
 
-    def _notes(self) -> list[str]:
+    def _notes(self, notice: bool = True) -> list[str]:
         notes = [f"Criminal cases only. Shares exclude unknowns from the denominator; "
                  f"{int(round(self.level * 100))}% {self.method} intervals. Definitions: docs/methodology.md."]
         if self.min_cell:
             notes.append(f"Counts from 1 to {self.min_cell - 1} are withheld, with complementary cells, "
                          f"and so is every share built on a withheld count.")
-        if self.notice:
+        if self.notice and notice:
             notes.append(self.notice)
         return notes
 
@@ -360,9 +361,17 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
     def to_csv(self) -> str:
-        """The headline table as CSV (with the notes as ``#`` comment lines first)."""
-        head = "".join(f"# {n}\n" for n in self._notes())
-        return head + self._frame.to_csv(index=False)
+        """The headline table as plain CSV (``pandas.read_csv`` reads it back).
+
+        Besides the columns of :meth:`to_frame` every row carries ``notice`` (the
+        dataset's notice, e.g. that the data are synthetic; empty when there is none)
+        and ``notes`` (how the figures were made: the population, the interval, the
+        suppression rule), so that no copy of a row travels without them.
+        """
+        out = self._frame.copy()
+        out["notice"] = self.notice or ""
+        out["notes"] = " ".join(self._notes(notice=False))
+        return out.to_csv(index=False)
 
     # ------------------------------------------------------------------ plot
 
@@ -392,7 +401,7 @@ class Report:
         fig = Figure(figsize=(15, 4.8), layout="constrained")
         ax1, ax2, ax3 = fig.subplots(1, 3)
         for name in ("new_cases", "active_cases", "new_defendants", "convicted"):
-            fr = getattr(S, name)(ds, years, min_cell=0)
+            fr = _raw(name)(ds, years)
             if self.min_cell:
                 fr = S.apply_min_cell([fr], self.min_cell)[0]
             vals = fr["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -439,23 +448,32 @@ class Report:
         return fig
 
 
-def report(dataset: Dataset, year: int = 2020, compare_to: int | None = None, min_cell: int | None = None,
-           since: int = 2000, method: str = "wilson", level: float = 0.95) -> Report:
+def _raw(name: str) -> Any:
+    """A statistic of :mod:`traffickstats.stats` without its argument checks and suppression."""
+    return getattr(S, name).__wrapped__
+
+
+def report(dataset: Dataset, year: Any = 2020, compare_to: Any = None, min_cell: Any = None,
+           since: Any = None, method: str = "wilson", level: float = 0.95) -> Report:
     """Compute the yearly report.
 
     Parameters
     ----------
     dataset : Dataset
     year : int, default 2020
-        Reference year.
+        Reference year (a whole number or its text; see :mod:`traffickstats.stats`).
+        A year after the last date in the data, or before the first, is computed
+        with a :class:`~traffickstats.DataWarning`.
     compare_to : int, optional
-        Year for the year-over-year change (default ``year - 1``).
+        Year for the year-over-year change (default ``year - 1``); not after
+        ``year`` (``compare_to=year`` shows no change).
     min_cell : int, optional
         Withhold counts 1..min_cell-1 (and what would reveal them).  Default: 11 when
         the dataset is marked ``sensitive=True``, otherwise no suppression; pass 0 to
         switch it off explicitly.
-    since : int, default 2000
-        First year of the cumulative figures.
+    since : int, optional
+        First year of the cumulative figures: 2000 (the year of the Trafficking
+        Victims Protection Act, as in the FHTR), or ``year`` when that is earlier.
     method : {"wilson", "clopper-pearson", "jeffreys"}
         Interval method.
     level : float, default 0.95
@@ -465,15 +483,20 @@ def report(dataset: Dataset, year: int = 2020, compare_to: int | None = None, mi
     -------
     Report
     """
+    from .stats import _args
+    from .stats.intervals import proportion_ci
+
     if not isinstance(dataset, Dataset):
         raise TypeError(f"report() needs a traffickstats Dataset, got {type(dataset).__name__}")
-    year = int(year)
-    compare_to = year - 1 if compare_to is None else int(compare_to)
-    if min_cell is None:
-        min_cell = 11 if dataset.sensitive else None
-    elif int(min_cell) < 0:
-        raise ValueError(f"min_cell must be a positive count, got {min_cell}")
-    min_cell = int(min_cell) if min_cell else None
-    if int(since) > year:
+    year = _args.one_year(year, "year")
+    compare_to = year - 1 if compare_to is None else _args.one_year(compare_to, "compare_to")
+    if compare_to > year:
+        raise ValueError(f"compare_to ({compare_to}) is after year ({year}); the comparison year comes first")
+    since = (2000 if year >= 2000 else year) if since is None else _args.one_year(since, "since")
+    if since > year:
         raise ValueError(f"since ({since}) is after year ({year})")
-    return Report(dataset, year, compare_to, int(since), min_cell, method, level)
+    k = _args.min_cell(min_cell, default=11 if dataset.sensitive else 0)
+    level = _args.level(level)
+    proportion_ci(0, 1, method=method, level=level)   # an unknown method fails before any counting
+    _args.warn_outside_data(dataset, sorted({compare_to, year}), stacklevel=2)
+    return Report(dataset, year, compare_to, since, k or None, method, level)

@@ -1,8 +1,10 @@
 """Yearly statistics with honest denominators (``traffickstats.stats``).
 
-Every function takes a :class:`~traffickstats.Dataset` and a reference year (an int,
-a ``(first, last)`` pair or an iterable of years) and returns a tidy pandas
-DataFrame; most accept ``by="case_type" | "district" | "state"``.
+Every function takes a :class:`~traffickstats.Dataset` and a reference year (a whole
+number or its text, a ``(first, last)`` span, ``"first-last"`` or a list of years; a
+year outside the data's dates gives a :class:`~traffickstats.DataWarning`) and
+returns one tidy pandas DataFrame; most accept ``by="case_type" | "district" |
+"state"``.
 
 Counts have the columns ``statistic``, ``year``, [``by``], ``count``,
 ``suppressed``.  Shares have ``statistic``, ``value`` (the category a
@@ -24,6 +26,7 @@ from ._metrics import (
     conviction_rate,
     convicted,
     cumulative,
+    cumulative_sex_online_share,
     female_share,
     gang_led_share,
     identified_by_share,
@@ -51,5 +54,5 @@ __all__ = [
     "plea_share", "sentences", "life_sentences", "restitution_share", "victims_in_active_cases",
     "minor_share", "female_share", "us_citizen_share", "recruited_online_share", "platform_share",
     "relationship_share", "coercion_share", "gang_led_share", "multi_agency_share", "identified_by_share",
-    "active_sex_share", "year_over_year", "cumulative",
+    "active_sex_share", "year_over_year", "cumulative", "cumulative_sex_online_share",
 ]

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..dataset import Dataset, _fields, _labels_eq
-from . import _engine
+from . import _args, _engine
 from .intervals import proportion_ci
 
 BY = ("case_type", "district", "state")
@@ -30,17 +30,7 @@ def _day(y: int, m: int, d: int) -> int:
 
 
 def _years(year: Any) -> list[int]:
-    if isinstance(year, (int, np.integer)):
-        return [int(year)]
-    if isinstance(year, tuple) and len(year) == 2:
-        return list(range(int(year[0]), int(year[1]) + 1))
-    try:
-        years = [int(y) for y in year]
-    except TypeError:
-        raise TypeError(f"year must be an int, a (first, last) pair or an iterable of ints, got {year!r}") from None
-    if not years:
-        raise ValueError("no year given")
-    return years
+    return _args.years(year)
 
 
 def _items(table: str, column: str) -> list[str]:
@@ -245,19 +235,26 @@ def _flag(col: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _protected(fn: Any) -> Any:
-    """Give a statistic a ``min_cell=`` keyword (default: 11 for a sensitive dataset)."""
+    """A public statistic: its arguments checked, a warning for years outside the data,
+    and a ``min_cell=`` keyword (default: 11 for a sensitive dataset).
+
+    The undecorated function is ``wrapper.__wrapped__`` (the report calls it, checking
+    the arguments and warning once for the whole report)."""
     import functools
 
     @functools.wraps(fn)
-    def wrapper(ds: Dataset, *args: Any, min_cell: int | None = None, **kwargs: Any) -> Any:
-        out = fn(ds, *args, **kwargs)
-        k = (11 if getattr(ds, "sensitive", False) else 0) if min_cell is None else int(min_cell)
+    def wrapper(ds: Dataset, year: Any, *args: Any, min_cell: int | None = None, **kwargs: Any) -> Any:
+        _prep(ds)
+        asked = _args.years(year)
+        k = _args.min_cell(min_cell, default=11 if getattr(ds, "sensitive", False) else 0)
+        if "level" in kwargs:
+            _args.level(kwargs["level"])
+        _args.warn_outside_data(ds, asked, stacklevel=2)
+        out = fn(ds, year, *args, **kwargs)
         if not k:
             return out
         from .disclosure import apply_min_cell
 
-        if isinstance(out, tuple):
-            return tuple(apply_min_cell(list(out), k))
         return apply_min_cell([out], k)[0]
     wrapper.__doc__ = (fn.__doc__ or "") + """
     min_cell : int, optional
@@ -608,24 +605,31 @@ def year_over_year(frame: Any, column: str = "count") -> Any:
 
 
 @_protected
-def cumulative(ds: Dataset, since: int, year: int, by: str | None = None, method: str = "wilson",
-               level: float = 0.95) -> tuple[Any, Any]:
-    """Figures for criminal cases filed from 1 Jan ``since`` to 31 Dec ``year``.
+def cumulative(ds: Dataset, year: Any, *, since: Any = 2000, by: str | None = None) -> Any:
+    """Counts for criminal cases filed from 1 Jan ``since`` to 31 Dec ``year``.
+
+    Parameters
+    ----------
+    ds : Dataset
+    year : int
+        The last year of the span.
+    since : int, default 2000
+        The first year of the span.
+    by : {"case_type", "district", "state"}, optional
 
     Returns
     -------
-    (counts, shares) : tuple of pandas.DataFrame
-        Counts ``cumulative_cases`` (cases filed in the span), ``cumulative_defendants``
-        (defendants in those cases), ``cumulative_convicted`` (of those, convicted
-        with the outcome dated in the span), ``cumulative_victims`` (victims in those
-        cases); and the share ``cumulative_sex_online_share``: victims in the
-        sex-trafficking cases among them recruited online (over known).  ``year`` in
-        the frames is the last year; ``since`` is a column.
+    pandas.DataFrame
+        Count rows (columns ``statistic``, ``since``, ``year``, [``by``], ``count``,
+        ``suppressed``): ``cumulative_cases`` (cases filed in the span),
+        ``cumulative_defendants`` (defendants in those cases),
+        ``cumulative_convicted`` (of those, convicted with the outcome dated in the
+        span) and ``cumulative_victims`` (victims in those cases).  ``year`` is the
+        last year.  The share of those victims recruited online is
+        :func:`cumulative_sex_online_share`.
     """
     p = _prep(ds)
-    since, year = int(since), int(year)
-    if since > year:
-        raise ValueError(f"since ({since}) is after year ({year})")
+    since, year = _cumulative_span(since, year)
     filed = p.filed_between(since, year)
     pops = {
         ("cases", "cumulative_cases"): filed,
@@ -641,10 +645,35 @@ def cumulative(ds: Dataset, since: int, year: int, by: str | None = None, method
         frames.append(_count_frame(stat, [(year, r["n"])], by, labels))
     counts = pd.concat(frames, ignore_index=True)
     counts.insert(1, "since", since)
+    return counts
+
+
+def _cumulative_span(since: Any, year: Any) -> tuple[int, int]:
+    since, year = _args.one_year(since, "since"), _args.one_year(year, "year")
+    if since > year:
+        raise ValueError(f"since ({since}) is after year ({year})")
+    return since, year
+
+
+@_protected
+def cumulative_sex_online_share(ds: Dataset, year: Any, *, since: Any = 2000, by: str | None = None,
+                                method: str = "wilson", level: float = 0.95) -> Any:
+    """Victims in sex-trafficking criminal cases filed from 1 Jan ``since`` to 31 Dec
+    ``year`` who were recruited online (over recruited_online known).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One share row (see :func:`conviction_rate` for the columns) with a ``since``
+        column; ``year`` is the last year of the span.
+    """
+    p = _prep(ds)
+    since, year = _cumulative_span(since, year)
+    filed = p.filed_between(since, year)
     online, known = _flag(ds.victims["recruited_online"])
     pop = p.to_vic(filed & p.sex)
     _, labels = p.key("victims", by)
     share = _share_frame("cumulative_sex_online_share", [(year, *_simple_share(p, "victims", by, pop, known, online))],
                          by, labels, None, method, level)
     share.insert(1, "since", since)
-    return counts, share
+    return share
