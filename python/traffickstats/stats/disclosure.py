@@ -124,7 +124,13 @@ def suppress(system: System, k: int) -> tuple[set, set]:
     (primary, complementary) : tuple of sets of names
         Every shown name in either set must be withheld.
     """
-    k = int(k)
+    if not isinstance(system, System):
+        raise TypeError(f"suppress() takes a System of linked counts (see build_system), got "
+                        f"{type(system).__name__}; to withhold small cells of statistic frames use "
+                        "apply_min_cell([frame, ...], k)")
+    from ._args import min_cell
+
+    k = min_cell(k)
     if k < 1:
         raise ValueError(f"min_cell must be at least 1, got {k}")
     primary = {n for n, v in system.values.items() if 1 <= v < k}
@@ -284,15 +290,45 @@ def build_system(frames: Sequence[Any], populations: Mapping[str, str] | None = 
     return sysm, keys
 
 
+def _check_frame(i: int, f: Any) -> None:
+    """A frame ``apply_min_cell`` can protect: counts or shares as :mod:`traffickstats.stats` makes them."""
+    import pandas as pd
+
+    if not isinstance(f, pd.DataFrame):
+        raise TypeError(f"apply_min_cell: frame {i} is a {type(f).__name__}, not a pandas DataFrame")
+    cols = set(f.columns)
+    if _is_share(f):
+        need = ["statistic", "value", "year", "numerator", "denominator", "unknown"]
+    elif "count" in cols:
+        need = ["statistic", "year", "count"]
+    else:
+        raise ValueError(f"apply_min_cell: frame {i} has neither a 'count' column nor 'numerator'/'denominator' "
+                         f"columns, so nothing in it can be protected (columns: {list(f.columns)})")
+    missing = [c for c in need if c not in cols]
+    if missing:
+        raise ValueError(f"apply_min_cell: frame {i} lacks the column(s) {missing} (columns: {list(f.columns)})")
+    for c in need[need.index("year") + 1:]:
+        v = pd.to_numeric(f[c], errors="coerce").astype("Float64")
+        bad = v.isna() | (v < 0) | (v != v.round())
+        if bad.any():
+            r = int(np.flatnonzero(bad.to_numpy(dtype=bool, na_value=True))[0])
+            raise ValueError(f"apply_min_cell: frame {i}, row {r}: {c} is {f[c].iloc[r]!r}, not a count "
+                             "(a whole number, 0 or more; a frame that is already suppressed cannot be "
+                             "suppressed again)")
+
+
 def apply_min_cell(frames: Sequence[Any], k: int | None, populations: Mapping[str, str] | None = None) -> list:
     """Withhold small counts (and what would reveal them) in statistic frames.
 
     Parameters
     ----------
-    frames : sequence of pandas.DataFrame
+    frames : sequence of pandas.DataFrame, or one DataFrame
         Count frames (``count`` column) and share frames (``numerator``...) as
         returned by :mod:`traffickstats.stats`, treated as one publication: grouped
         frames are assumed to be published with their margins (sums over groups).
+        Any other frame is refused (``ValueError``) rather than passed through
+        unprotected; so is a frame whose counts are missing or not whole numbers.
+        One DataFrame gives one DataFrame back.
     k : int or None
         Counts 1..k-1 are withheld; ``None`` or ``0`` returns copies unchanged.
     populations : mapping, optional
@@ -305,7 +341,18 @@ def apply_min_cell(frames: Sequence[Any], k: int | None, populations: Mapping[st
     list of pandas.DataFrame
         Copies with withheld numbers set to missing and ``suppressed`` True.
     """
+    from ._args import min_cell
+
+    import pandas as pd
+
+    if isinstance(frames, pd.DataFrame):
+        return apply_min_cell([frames], k, populations)[0]
+    if isinstance(frames, (str, bytes)) or not hasattr(frames, "__iter__"):
+        raise TypeError(f"apply_min_cell takes a list of statistic frames, got {type(frames).__name__}")
     frames = list(frames)
+    k = min_cell(k)
+    for i, f in enumerate(frames):
+        _check_frame(i, f)
     if not k:
         return [f.copy() for f in frames]
     sysm, keys = build_system(frames, populations)
