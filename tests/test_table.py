@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
-from strategies import TYPES, column_data, pandas_frame, tables_data
+from strategies import TYPES, column_data, pandas_frame, tables_data, values_for
 
 import traffickstats as ts
 from traffickstats import _core
@@ -441,3 +441,61 @@ def test_string_row_starting_inside_a_character_on_large_input():
     offs[40_001] += 1
     with pytest.raises(ValueError, match="row 40000 starts inside a UTF-8 character"):
         _core.make_column("s", "string", data, None, offs)
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _twin(values: list, op: str, other) -> list[bool]:
+    """Plain-Python twin of a column comparison: the operator per row, False for a null."""
+    return [v is not None and bool(_OPS[op](v, other)) for v in values]
+
+
+@given(st.sampled_from(["int64", "float64", "date", "category", "string", "bool"]).flatmap(
+    lambda t: st.tuples(st.just(t), column_data(t, 9), values_for(t))), st.sampled_from(sorted(_OPS)))
+def test_comparisons_match_a_python_twin(tvo, op):
+    type_, values, other = tvo
+    if type_ == "float64":   # NaN in a Python list is a null (Table's rule for object input)
+        values = [None if v is None or v != v else float(v) for v in values]
+    col = ts.Table({"x": values}, schema={"x": type_})["x"]
+    if type_ in ("category", "bool") and op not in ("==", "!="):
+        with pytest.raises(TypeError, match="no order"):
+            _OPS[op](col, other)
+        return
+    got = _OPS[op](col, other)
+    assert isinstance(got, np.ndarray) and got.dtype == bool and got.shape == (9,)
+    assert got.tolist() == _twin(values, op, other)
+    # the same through a non-contiguous view of the rows: a slice of a larger table
+    wide = ts.Table({"x": [None] + values}, schema={"x": type_})["x"]
+    assert _OPS[op](ts.Table({"x": wide}).slice(1, 10)["x"], other).tolist() == _twin(values, op, other)
+    if type_ != "bool":
+        assert col.isin([other]).tolist() == _twin(values, "==", other)
+
+
+@given(column_data("list<category>", 8))
+def test_contains_matches_a_python_twin(values):
+    col = ts.Table({"x": values}, schema={"x": "list<category>"})["x"]
+    for item in ("sex", "é", "", "nowhere"):
+        assert col.contains(item).tolist() == [v is not None and item in v for v in values]
+    assert col.isnull().tolist() == [v is None for v in values]
+    assert col.notnull().tolist() == [v is not None for v in values]
+
+
+def test_elementwise_comparison_of_two_columns_and_errors():
+    t = ts.Table({"a": [1, None, 3, 4], "b": [1, 2, None, 5], "g": ["x", "y", None, "x"]},
+                 schema={"g": "category"})
+    assert (t["a"] == t["b"]).tolist() == [True, False, False, False]
+    assert (t["a"] < np.array([2, 2, 2, 5])).tolist() == [True, False, False, True]
+    assert (t["g"] == ["x", "x", "x", "x"]).tolist() == [True, False, False, True]
+    with pytest.raises(ValueError, match="4 rows with one of 2"):
+        t["a"] == [1, 2]
+    with pytest.raises(TypeError, match="isin"):
+        t["a"].isin(3)
+    with pytest.raises(TypeError, match="contains"):
+        t["a"].contains("x")
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(t["a"])   # == is elementwise, so a column is not a dict key

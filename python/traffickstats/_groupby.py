@@ -531,6 +531,21 @@ def _where_mask(where: Any, n: int) -> np.ndarray | None:
     return m
 
 
+def _as_data(data: Any) -> Any:
+    """A Table, or a dict of arrays, from anything ``Table`` accepts (a DataFrame, an Arrow object)."""
+    if isinstance(data, (_core.Table, Mapping)):
+        return data
+    from .table import Table
+
+    if getattr(data.__class__, "__name__", "") == "DataFrame" and hasattr(data, "dtypes") \
+            and "pandas" in (getattr(data.__class__, "__module__", "") or ""):
+        return Table.from_pandas(data)
+    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+        return Table.from_arrow(data)
+    raise TypeError(f"group_by needs a Table, a pandas DataFrame, an Arrow table or a dict of arrays, "
+                    f"got {type(data).__name__}")
+
+
 class GroupBy:
     """A pending group-by; call :meth:`agg` or :meth:`size` to compute it.
 
@@ -549,6 +564,7 @@ class GroupBy:
         keys = list(keys)
         if not keys:
             raise ValueError("group_by needs at least one key")
+        data = _as_data(data)
         self._data = data
         self._specs = keys
         self._dropna = bool(dropna)
@@ -1064,8 +1080,8 @@ def group_by(data: Any, keys: Any, dropna: bool = True, sort: bool = True, where
 
     Parameters
     ----------
-    data : Table or Mapping[str, array]
-        The rows.
+    data : Table, pandas.DataFrame, Arrow table (PyCapsule interface) or Mapping[str, array]
+        The rows (a DataFrame or an Arrow object is converted as :class:`Table` does).
     keys : str, DatePart or list of them
         Column names (category, bool, int32, int64, float64, date, string, or one
         list<category> column, which is exploded: a row counts once per item), or

@@ -399,6 +399,146 @@ class Column(_core.Column):
     def __iter__(self) -> Iterator[Any]:
         return iter(self.to_pylist())
 
+    # ---------------------------------------------------------------- comparisons
+    # Every comparison gives a NumPy bool mask, False where the row is null (also for
+    # ``!=``), ready for ``Table.filter`` and ``where=``; or raises.  Never a scalar.
+
+    __hash__ = None  # type: ignore[assignment]  # == compares elementwise, as in NumPy and pandas
+
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._compare(other, "==")
+
+    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._compare(other, "!=")
+
+    def __lt__(self, other: object) -> np.ndarray:
+        return self._compare(other, "<")
+
+    def __le__(self, other: object) -> np.ndarray:
+        return self._compare(other, "<=")
+
+    def __gt__(self, other: object) -> np.ndarray:
+        return self._compare(other, ">")
+
+    def __ge__(self, other: object) -> np.ndarray:
+        return self._compare(other, ">=")
+
+    def isnull(self) -> np.ndarray:
+        """True where the row is null."""
+        return ~self.valid
+
+    def notnull(self) -> np.ndarray:
+        """True where the row is not null (the same as :attr:`valid`)."""
+        return self.valid.copy()
+
+    isna, notna = isnull, notnull
+
+    def isin(self, values: Any) -> np.ndarray:
+        """True where the row's value is one of ``values`` (False for null rows).
+
+        For a ``list<category>`` column use :meth:`contains`.
+        """
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"isin() takes a list of values, got {type(values).__name__} {values!r}")
+        vals = list(values)
+        t = self.type
+        if t == "list<category>":
+            raise TypeError("isin() of a list<category> column is ambiguous: use contains(item) for the rows "
+                            "whose list holds an item")
+        if t == "category":
+            pos = {c: i for i, c in enumerate(self.categories)}
+            codes = [pos[v] for v in vals if isinstance(v, str) and v in pos]
+            return np.isin(self.codes, np.asarray(codes, dtype=np.int32)) & self.valid
+        if t == "string":
+            return np.isin(self.to_numpy(), np.asarray([v for v in vals if isinstance(v, str)], dtype=object)) \
+                & self.valid
+        scalars = np.asarray([self._scalar(v, "isin") for v in vals]) if vals else np.zeros(0)
+        return np.isin(self.values, scalars) & self.valid
+
+    def contains(self, item: str) -> np.ndarray:
+        """Rows of a ``list<category>`` column whose list holds ``item``."""
+        if self.type != "list<category>":
+            raise TypeError(f"contains() is for list<category> columns; this is a {self.type} column "
+                            "(use == or isin)")
+        if not isinstance(item, str):
+            raise TypeError(f"contains() takes one item (a str), got {type(item).__name__} {item!r}")
+        out = np.zeros(len(self), dtype=bool)
+        cats = list(self.categories)
+        if item not in cats:
+            return out
+        off = self.offsets.astype(np.int64)
+        items = self.values[off[0]:off[-1]]
+        rows = np.repeat(np.arange(len(self)), np.diff(off))
+        out[rows[items == cats.index(item)]] = True
+        return out & self.valid
+
+    def _scalar(self, v: Any, op: str) -> Any:
+        """A comparison operand in the storage of this column's values."""
+        t = self.type
+        if t == "float64" and isinstance(v, (float, np.floating)) and math.isnan(v):
+            return v   # NaN is a value of a float64 column: equal to nothing, as in NumPy
+        if _is_null_scalar(v):
+            raise TypeError(f"comparing a column with a null ({v!r}) is never true; use isnull() or notnull()")
+        if t == "date":
+            if isinstance(v, str):
+                try:
+                    d = np.datetime64(v, "D")
+                except ValueError:
+                    raise ValueError(f"cannot compare a date column with {v!r}: write dates as YYYY-MM-DD") from None
+            elif isinstance(v, (_dt.date, np.datetime64)):
+                if isinstance(v, _dt.datetime) and (v.hour, v.minute, v.second, v.microsecond) != (0, 0, 0, 0):
+                    raise ValueError(f"cannot compare a date column with a time of day ({v!r})")
+                d = np.datetime64(v).astype("datetime64[D]")
+            else:
+                raise TypeError(f"cannot compare a date column with {type(v).__name__} {v!r}: use a date "
+                                "('2020-01-31', datetime.date or numpy.datetime64)")
+            return int((d - _EPOCH).astype(np.int64))
+        if t == "bool":
+            if not isinstance(v, (bool, np.bool_)):
+                raise TypeError(f"cannot compare a bool column with {type(v).__name__} {v!r}")
+            return bool(v)
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"cannot compare a {t} column with {type(v).__name__} {v!r}")
+        return v
+
+    def _compare(self, other: Any, op: str) -> np.ndarray:
+        import operator
+
+        fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+              ">=": operator.ge}[op]
+        t = self.type
+        valid = self.valid
+        if t == "list<category>":
+            raise TypeError(f"cannot compare a list<category> column with {op}: use contains(item) for the rows "
+                            "whose list holds an item")
+        if t in ("category", "bool") and op not in ("==", "!="):
+            raise TypeError(f"a {t} column has no order: compare it with == or != (or isin)")
+        if isinstance(other, _core.Column) or (hasattr(other, "__len__") and not isinstance(other, (str, bytes))):
+            # elementwise against another column or an array of the same length
+            if len(other) != len(self):
+                raise ValueError(f"cannot compare a column of {len(self):,} rows with one of {len(other):,}")
+            if isinstance(other, _core.Column):
+                oc = cast(Column, other)
+                ovalid = oc.valid
+                theirs = _comparable(oc)
+            else:
+                theirs = np.asarray(other)
+                ovalid = np.ones(len(self), dtype=bool)
+            mine = _comparable(self)
+            with np.errstate(invalid="ignore"):
+                return np.asarray(fn(mine, theirs), dtype=bool) & valid & ovalid
+        if t == "category":
+            if not isinstance(other, str):
+                raise TypeError(f"cannot compare a category column with {type(other).__name__} {other!r}")
+            cats = list(self.categories)
+            code = cats.index(other) if other in cats else -2
+            return fn(self.codes, code) & valid
+        if t == "string":
+            if not isinstance(other, str):
+                raise TypeError(f"cannot compare a string column with {type(other).__name__} {other!r}")
+            return np.asarray(fn(_comparable(self), other), dtype=bool) & valid
+        return np.asarray(fn(self.values, self._scalar(other, op)), dtype=bool) & valid
+
     # Arrow PyCapsule Interface (csrc/arrow.c; see traffickstats._arrow)
     def __arrow_c_schema__(self) -> Any:
         """An ``arrow_schema`` PyCapsule describing this column's Arrow type."""
@@ -505,6 +645,7 @@ class Table(_core.Table):
         # to_pandas records the types of object columns (which cannot show, when
         # every value is null, whether they held text or lists)
         recorded = df.attrs.get("traffickstats.schema", {}) if isinstance(df.attrs, dict) else {}
+        _warn_lost_pandas_info(df)
         cols = {}
         for name in df.columns:
             if not isinstance(name, str):
@@ -688,6 +829,36 @@ def _format_cell(v: Any) -> str:
     if isinstance(v, float):
         return repr(v)
     return str(v)
+
+
+def _warn_lost_pandas_info(df: Any) -> None:
+    """Say what a Table cannot hold: an index that carries data, ordered categories."""
+    import warnings
+
+    import pandas as pd
+
+    from .errors import DataWarning
+
+    idx = df.index
+    named = [n for n in idx.names if n is not None]
+    if named or (not isinstance(idx, pd.RangeIndex) and idx.dtype.kind not in "iu"):
+        what = f"index {(named[0] if len(named) == 1 else named)!r}" if named else f"{idx.dtype} index"
+        warnings.warn(DataWarning(f"Table.from_pandas: the DataFrame's {what} is not stored (a Table has no "
+                                  "index); df.reset_index() keeps it as a column"), stacklevel=4)
+    ordered = [str(c) for c, t in zip(df.columns, df.dtypes) if isinstance(t, pd.CategoricalDtype) and t.ordered]
+    if ordered:
+        warnings.warn(DataWarning(f"Table.from_pandas: column(s) {ordered}: ordered=True is not kept (a category "
+                                  "column is unordered; the order of its categories is kept, so "
+                                  "to_pandas() can restore it with .cat.as_ordered())"), stacklevel=4)
+
+
+def _comparable(col: Column) -> np.ndarray:
+    """The values to compare elementwise: labels for text (nulls as ''), else the buffer."""
+    if col.type in ("category", "string"):
+        out = col.to_numpy()
+        out[~col.valid] = ""
+        return out
+    return col.values
 
 
 def _column_to_pandas(col: Column, pd: Any) -> Any:
