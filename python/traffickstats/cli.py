@@ -2,15 +2,18 @@
 
 ``traffickstats report [--data DIR | --sample] [--year Y] [--compare-to Y] [--since Y]
 [--format text|markdown|html|json|csv] [--min-cell K] [--interval METHOD] [--output FILE]``
-prints the yearly report; ``traffickstats validate DIR`` lists every problem in a
-dataset folder (exit status 1 when there are errors).  Mistakes in the input (a
-missing folder, invalid data, a bad option) are reported on stderr with a non-zero
-exit status and no traceback.
+prints the yearly report; ``traffickstats validate (DIR | --sample)`` lists every
+problem in a dataset folder (exit status 1 when there are errors);
+``traffickstats --version`` prints the version.  Mistakes in the input (a missing
+folder, invalid data, a bad option) are reported on stderr with a non-zero exit
+status and no traceback; warnings (a year after the last date in the data, a
+repeated list item, ...) go to stderr as ``traffickstats: warning: ...``.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,8 +29,11 @@ class _UserError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from traffickstats import __version__
+
     p = argparse.ArgumentParser(prog="traffickstats",
                                 description="Yearly statistics on human-trafficking case records.")
+    p.add_argument("--version", action="version", version=f"traffickstats {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser("report", help="print the yearly report of a dataset",
                        description="Compute every documented statistic for one year.")
@@ -37,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="use the bundled synthetic sample (the default when --data is not given)")
     r.add_argument("--year", type=int, default=2020, help="reference year (default 2020)")
     r.add_argument("--compare-to", type=int, default=None, help="comparison year (default: the year before)")
-    r.add_argument("--since", type=int, default=2000, help="first year of the cumulative figures (default 2000)")
+    r.add_argument("--since", type=int, default=None,
+                   help="first year of the cumulative figures (default 2000, or --year when earlier)")
     r.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     r.add_argument("--min-cell", type=int, default=None, metavar="K",
                    help="withhold counts below K (default: off; 11 for --sensitive data); 0 switches it off")
@@ -47,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     v = sub.add_parser("validate", help="list every problem in a dataset folder",
                        description="Check a dataset folder against the traffickstats schema.")
-    v.add_argument("folder", metavar="DIR")
+    vsrc = v.add_mutually_exclusive_group(required=True)
+    vsrc.add_argument("folder", metavar="DIR", nargs="?", help="folder with cases.csv, defendants.csv, victims.csv")
+    vsrc.add_argument("--sample", action="store_true", help="check the bundled synthetic sample")
     v.add_argument("--format", choices=("text", "csv", "json"), default="text")
     return p
 
@@ -98,8 +107,9 @@ def _write(text: str, output: str | None) -> None:
 def _validate(args: argparse.Namespace) -> int:
     import traffickstats as ts
 
+    folder = str(ts.datasets.sample_dir()) if args.sample else args.folder
     try:
-        problems = ts.validate(args.folder)
+        problems = ts.validate(folder)
     except FileNotFoundError as exc:
         raise _UserError(str(exc)) from None
     errors = int((problems["severity"] == "error").sum())
@@ -108,7 +118,7 @@ def _validate(args: argparse.Namespace) -> int:
     elif args.format == "json":
         sys.stdout.write(problems.to_json(orient="records", indent=2) + "\n")
     elif len(problems) == 0:
-        sys.stdout.write(f"{args.folder}: no problems found\n")
+        sys.stdout.write(f"{folder}: no problems found\n")
     else:
         for r in problems.to_dict("records"):
             line = "" if r["line"] is None or str(r["line"]) == "<NA>" else f":{r['line']}"
@@ -127,7 +137,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return _report(args) if args.command == "report" else _validate(args)
+        from traffickstats.errors import DatasetWarning, DataWarning, ParseWarning
+
+        ours = (DatasetWarning, DataWarning, ParseWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            for cls in ours:   # every one of them said; others as Python's filters decide
+                warnings.simplefilter("always", cls)
+            status = _report(args) if args.command == "report" else _validate(args)
+        for w in caught:
+            if issubclass(w.category, ours):
+                sys.stderr.write(f"traffickstats: warning: {w.message}\n")
+            else:
+                sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+        return status
     except _UserError as exc:
         sys.stderr.write(f"traffickstats: error: {exc}\n")
         return 1
