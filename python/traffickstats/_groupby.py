@@ -1084,7 +1084,9 @@ def group_by(data: Any, keys: Any, dropna: bool = True, sort: bool = True, where
         The rows (a DataFrame or an Arrow object is converted as :class:`Table` does).
     keys : str, DatePart or list of them
         Column names (category, bool, int32, int64, float64, date, string, or one
-        list<category> column, which is exploded: a row counts once per item), or
+        list<category> column, which is exploded: a row counts once per item it lists, as
+        in pandas' ``explode``, so an item listed twice counts twice; ``Dataset``
+        removes such repeats before any statistic is counted), or
         ``year(col)``/``month(col)`` of a date column.
     dropna : bool
         Drop rows whose key is null (default); otherwise null forms a group, sorted last.
