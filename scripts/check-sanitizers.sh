@@ -57,7 +57,10 @@ selftest "detected memory leaks" \
 echo "sanitizer self-test: overflow and leak are reported"
 
 # --- 3. the test suite ----------------------------------------------------------------
-PYTEST=(-m pytest -q -p no:cacheprovider -p no:faulthandler --capture=sys -o addopts="-ra --import-mode=importlib")
+# -n 2: two worker processes (pytest-xdist, from the test extra), one per core; every
+# worker inherits the sanitizer environment and writes its own reports to LOGDIR
+PYTEST=(-m pytest -q -p no:cacheprovider -p no:faulthandler --capture=sys -n 2
+        -o addopts="-ra --import-mode=importlib")
 # The tests of the leak pass (step 4) run there, under ASan + UBSan as well.
 LEAK_TESTS=${TS_SAN_LEAK_TESTS:-test_leaks.py test_refcounts.py test_regressions.py test_threads.py}
 leak_tests=() ignore=()

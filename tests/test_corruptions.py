@@ -135,7 +135,8 @@ def figures_pandas(frames: dict[str, pd.DataFrame]) -> dict:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+# 60 examples, or the profile's number when that is smaller (HYPOTHESIS_PROFILE=ci: 25)
+@settings(max_examples=min(60, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(KINDS), table=st.sampled_from(TABLES), col_pick=st.integers(0, 50),
        seed=st.integers(0, 2**32 - 1))
