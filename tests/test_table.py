@@ -499,3 +499,17 @@ def test_elementwise_comparison_of_two_columns_and_errors():
         t["a"].contains("x")
     with pytest.raises(TypeError, match="unhashable"):
         hash(t["a"])   # == is elementwise, so a column is not a dict key
+    # kinds that do not compare raise instead of giving all False
+    d = ts.Table({"d": np.array(["2020-01-01", "2020-02-01", "NaT", "2021-01-01"], dtype="datetime64[D]")})["d"]
+    assert (d == np.array(["2020-01-01", "2020-03-01", "2020-01-01", "NaT"], dtype="datetime64[D]")).tolist() == \
+        [True, False, False, False]
+    assert (d <= ["2020-01-01", "2020-03-01", None, "2022-01-01"]).tolist() == [True, True, False, True]
+    for bad, exc, match in ((lambda: t["a"] == t["g"], TypeError, "int64 column with a category column"),
+                            (lambda: t["a"] == np.array(["1", "2", "3", "4"]), TypeError, "dtype <U1"),
+                            (lambda: t["g"] == np.arange(4), TypeError, "category column with an array"),
+                            (lambda: d == "2020", ValueError, "YYYY-MM-DD"),
+                            (lambda: d < ["2020", "x", None, None], ValueError, "YYYY-MM-DD"),
+                            (lambda: d > "2020-02-30", ValueError, "no such day")):
+        with pytest.raises(exc, match=match):
+            bad()
+    assert (t["a"] == np.array(3)).tolist() == [False, False, True, False]   # a 0-d array is a scalar

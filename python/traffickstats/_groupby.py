@@ -537,13 +537,13 @@ def _as_data(data: Any) -> Any:
         return data
     from .table import Table
 
-    if getattr(data.__class__, "__name__", "") == "DataFrame" and hasattr(data, "dtypes") \
-            and "pandas" in (getattr(data.__class__, "__module__", "") or ""):
-        return Table.from_pandas(data)
-    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
-        return Table.from_arrow(data)
-    raise TypeError(f"group_by needs a Table, a pandas DataFrame, an Arrow table or a dict of arrays, "
-                    f"got {type(data).__name__}")
+    try:
+        return Table(data)   # a pandas DataFrame (Table() knows one when it sees it)
+    except TypeError:
+        if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+            return Table.from_arrow(data)
+        raise TypeError(f"group_by needs a Table, a pandas DataFrame, an Arrow table or a dict of arrays, "
+                        f"got {type(data).__name__}") from None
 
 
 class GroupBy:

@@ -161,7 +161,8 @@ class _Problems:
         for t in TABLES:   # physical lines of the rows with a problem, one pass per CSV file
             path = files.get(t)
             if path and path.endswith(".csv"):
-                rows = np.unique(np.concatenate([p["row"] for p in self.parts if p["table"] == t] or [np.zeros(0)]))
+                rows = np.unique(np.concatenate([p["row"] for p in self.parts if p["table"] == t and p["line"] is None]
+                                                or [np.zeros(0)]))
                 rows = rows[rows >= 0].astype(np.int64)
                 lines_of[t] = _row_lines(path, rows) if rows.size else {}
         frames = []
@@ -198,7 +199,7 @@ def _row_lines(path: str, rows: np.ndarray) -> dict[int, int]:
         data = fh.read()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if b'"' not in data and b"\r" not in data and b"\n\n" not in data.rstrip(b"\n"):
+    if b'"' not in data and b"\r" not in data and b"\n\n" not in data.rstrip(b"\n") and not data.startswith(b"\n"):
         return {int(r): int(r) + 2 for r in rows}   # one line per row after the header
     wanted = set(rows.tolist())
     out: dict[int, int] = {}
@@ -238,18 +239,20 @@ def _unique_labels(labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inv.reshape(-1)
 
 
-def _category(name: str, codes: np.ndarray, labels: list[str]) -> Column:
-    """A category column from codes (-1 = null) and labels, merging equal labels."""
-    codes = np.asarray(codes, dtype=np.int64)
-    uniq, inv = _unique_labels(labels)
-    if len(uniq) != len(labels):
+def _category(name: str, codes: np.ndarray, labels: list[str], merge: bool = True) -> Column:
+    """A category column from codes (-1 = null) and labels.
+
+    ``merge``: some labels may be equal (1 and "1" as text, "sex" and " sex" once
+    stripped): they become one category."""
+    codes = np.asarray(codes)
+    if merge and len(set(labels)) != len(labels):
+        uniq, inv = _unique_labels(labels)
         codes = np.where(codes >= 0, np.append(inv, -1)[np.where(codes >= 0, codes, len(labels))], -1)
-        labels = [str(x) for x in uniq]
+        labels = uniq.tolist()
     codes = np.ascontiguousarray(codes, dtype=np.int32)
     valid = codes >= 0
     # (C builds columns of the registered table.Column class)
-    return cast(Column, _core.make_column(name, "category", codes, None if valid.all() else valid, None,
-                                          [str(x) for x in labels]))
+    return cast(Column, _core.make_column(name, "category", codes, None if valid.all() else valid, None, labels))
 
 
 def _label(v: Any) -> str:
@@ -264,34 +267,40 @@ def _label(v: Any) -> str:
     return str(v)
 
 
-def _labels_of(uniques: Any) -> list[str]:
-    """Distinct values as text (see :func:`_label`)."""
+def _labels_of(uniques: Any) -> tuple[list[str], bool]:
+    """Distinct values as text (see :func:`_label`), and whether two of them may have
+    the same text (then they must be merged)."""
     arr = np.asarray(uniques)
     if arr.dtype.kind in "iu":
-        return arr.astype(str).tolist()
-    return [_label(v) for v in arr.tolist()]  # per distinct value
+        return arr.astype(str).tolist(), False
+    if arr.dtype.kind == "M":   # .tolist() of datetime64[ns] gives ints: go through microseconds
+        arr = arr.astype("datetime64[us]")
+    elif arr.dtype == object and _pandas().api.types.infer_dtype(arr, skipna=False) == "string":
+        return arr.tolist(), False    # text already (ids, codes): nothing to do per value
+    return [_label(v) for v in arr.tolist()], True  # per distinct value
 
 
-def _text_category(name: str, s: Any) -> Column:
-    """Any pandas Series as a category column of its values' text (pandas' factorize)."""
+def _text_codes(s: Any) -> tuple[np.ndarray, list[str], bool]:
+    """(codes, labels, may hold equal labels) of any pandas Series' values as text."""
     pd = _pandas()
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes, labels = np.asarray(s.cat.codes), _labels_of(s.cat.categories.to_numpy(dtype=object))
+        codes, uniques = np.asarray(s.cat.codes), s.cat.categories.to_numpy(dtype=object)
     else:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        labels = _labels_of(uniques)
-    return _category(name, codes, labels)
+    labels, merge = _labels_of(uniques)
+    return codes, labels, merge
 
 
-def _clean_category(table: str, name: str, col: Column, problems: _Problems) -> Column:
+def _clean_codes(table: str, name: str, codes: np.ndarray, labels: list[str],
+                 problems: _Problems) -> tuple[np.ndarray, list[str], bool]:
     """Strip the whitespace around values; an empty or blank value is unknown.
 
-    Works on the dictionary (once per distinct value) and remaps the codes."""
-    labels = [str(x) for x in col.categories]
+    Works on the dictionary (once per distinct value) and remaps the codes.
+    Returns ``(codes, labels, changed)``; unchanged input comes back as it is."""
     stripped = [x.strip() for x in labels]
     if stripped == labels and "" not in labels:
-        return col
-    codes = np.asarray(col.codes)
+        return codes, labels, False
+    codes = np.asarray(codes)
     spaced = np.array([a != b for a, b in zip(labels, stripped)], dtype=bool)
     rows = np.flatnonzero((codes >= 0) & spaced[np.where(codes >= 0, codes, 0)])
     if rows.size:
@@ -299,38 +308,51 @@ def _clean_category(table: str, name: str, col: Column, problems: _Problems) -> 
         problems.add(table, rows, name, shown, "whitespace around the value removed", severity="warning")
     empty = np.array([x == "" for x in stripped] + [True], dtype=bool)
     codes = np.where(empty[np.where(codes >= 0, codes, len(labels))], -1, codes)
-    return _category(name, codes, stripped)
+    return codes, stripped, True
+
+
+def _text_category(table: str, name: str, s: Any, problems: _Problems) -> Column:
+    """Any pandas Series as a cleaned category column of its values' text (pandas' factorize)."""
+    codes, labels, merge = _text_codes(s)
+    codes, labels, changed = _clean_codes(table, name, codes, labels, problems)
+    return _category(name, codes, labels, merge=merge or changed)
+
+
+def _clean_category(table: str, name: str, col: Column, problems: _Problems) -> Column:
+    """A category column cleaned as :func:`_clean_codes` says; the same column when clean."""
+    codes, labels, changed = _clean_codes(table, name, col.codes, col.categories.tolist(), problems)
+    return _category(name, codes, labels) if changed else col
 
 
 def _list_column(table: str, name: str, s: Any, problems: _Problems) -> Column:
     """A list<category> column from a Series of lists (or ';'-joined text; None = unknown)."""
     pd = _pandas()
-    obj = pd.Series(s.to_numpy(dtype=object), dtype=object)
-    isstr = obj.map(type).to_numpy() == str  # one call per row, but no Python-level list building
-    if isstr.any():
-        obj = obj.copy()
-        # ';'-joined text; an empty (or blank) text is an empty list, as in a CSV file
-        obj[isstr] = obj[isstr].map(lambda v: v.split(";") if v.strip() else [])
-    bad = obj.map(lambda v: not isinstance(v, (list, tuple, np.ndarray)), na_action="ignore")
-    bad = bad.astype(object).fillna(False).to_numpy(dtype=bool)
+    arr = np.array(s.to_numpy(dtype=object), dtype=object)   # a copy: text rows become lists below
+    kind = pd.Series(arr, dtype=object).map(type).to_numpy()   # the one pass over the rows in Python
+    isstr = kind == str
+    valid = ~pd.isna(arr) if arr.size else np.zeros(0, dtype=bool)
+    blank = np.zeros(len(arr), dtype=bool)
+    if isstr.any():   # ';'-joined text; a blank text is an empty list, as an empty field in a CSV file
+        texts = pd.Series(arr[isstr], dtype=object)
+        blank[isstr] = (texts.str.strip() == "").to_numpy(dtype=bool)
+        arr[isstr] = texts.str.split(";").to_numpy(dtype=object)
+    bad = valid & ~isstr & ~pd.Series(kind, dtype=object).isin([list, tuple, np.ndarray]).to_numpy(dtype=bool)
     if bad.any():
         rows = np.flatnonzero(bad)
-        problems.add(table, rows, name, obj[bad].map(repr).to_numpy(dtype=object),
+        problems.add(table, rows, name, np.array([repr(v) for v in arr[rows]], dtype=object),  # per bad row
                      "not a list or ';'-joined text (read as unknown)")
-        obj = obj.copy()
-        obj[bad] = None
-    exploded = obj.explode()
+        arr[bad] = None
+        valid &= ~bad
+    exploded = pd.Series(arr, dtype=object).explode()
     rows = exploded.index.to_numpy()
     vals = exploded.to_numpy(dtype=object)
-    keep = pd.notna(vals)
+    keep = pd.notna(vals) & ~blank[rows] if len(rows) else np.zeros(0, dtype=bool)
     codes, uniques = pd.factorize(pd.Series(vals[keep], dtype=object), use_na_sentinel=True)
-    lengths = np.bincount(rows[keep], minlength=len(obj)) if len(obj) else np.zeros(0, dtype=np.int64)
-    offsets = np.zeros(len(obj) + 1, dtype=np.int32)
+    lengths = np.bincount(rows[keep], minlength=len(arr)) if len(arr) else np.zeros(0, dtype=np.int64)
+    offsets = np.zeros(len(arr) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    labels = _labels_of(np.asarray(uniques, dtype=object))
-    uniq, inv = _unique_labels(labels)
+    uniq, inv = _unique_labels(_labels_of(np.asarray(uniques, dtype=object))[0])
     codes = inv[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-    valid = obj.notna().to_numpy(dtype=bool)
     # (C builds columns of the registered table.Column class)
     return cast(Column, _core.make_column(name, "list<category>", np.ascontiguousarray(codes, dtype=np.int32),
                                           None if valid.all() else valid, offsets, [str(x) for x in uniq]))
@@ -392,11 +414,16 @@ def _parse_dictionary(type_: str, labels: list[str]) -> tuple[np.ndarray, np.nda
     ok = np.zeros(n, dtype=bool)
     if type_ == "date":
         out = np.zeros(n, dtype=np.int64)
-        for i, s in enumerate(labels):  # per distinct value
-            if _DATE.fullmatch(s):
+        strict = np.array([_DATE.fullmatch(s) is not None for s in labels], dtype=bool)  # per distinct value
+        try:   # all at once; an impossible day (2020-02-30) among them sends it one by one
+            days = np.array(np.where(strict, np.asarray(labels, dtype=object), "NaT"), dtype="datetime64[D]")
+            ok = ~np.isnat(days)
+            out[ok] = (days[ok] - _EPOCH).astype(np.int64)
+        except ValueError:
+            for j in np.flatnonzero(strict).tolist():   # per distinct value, only when some day does not exist
                 try:
-                    out[i] = int((np.datetime64(s, "D") - _EPOCH).astype(np.int64))
-                    ok[i] = True
+                    out[j] = int((np.datetime64(labels[j], "D") - _EPOCH).astype(np.int64))
+                    ok[j] = True
                 except ValueError:
                     pass
         return out, ok
@@ -486,14 +513,14 @@ def _series_to_column(table: str, name: str, field: dict, s: Any, problems: _Pro
         f = s.astype("Float64")
         inf = (f.notna() & ~np.isfinite(f.fillna(0).to_numpy(dtype=np.float64))).to_numpy(dtype=bool)
         bad = inf.copy()
-        if type_ == "int64":
-            bad |= (f.notna() & (f != f.round())).fillna(False).to_numpy(dtype=bool)
+        if type_ == "int64":   # whole numbers that int64 holds
+            bad |= (f.notna() & ((f != f.round()) | (f.abs() >= 2.0**63))).fillna(False).to_numpy(dtype=bool)
         if bad.any():
             problems.add(table, np.flatnonzero(bad), name, s[bad].astype(str).to_numpy(), _WHAT[type_])
             f[bad] = pd.NA
         return as_column(name, f.astype("Int64") if type_ == "int64" else f, type_)
     # text (or mixed objects): clean and parse each distinct value once, through a category column
-    cat = _clean_category(table, name, _text_category(name, s), problems)
+    cat = _text_category(table, name, s, problems)
     if type_ == "category":
         return cat
     return _typed_from_codes(name, type_, np.asarray(cat.codes), [str(x) for x in cat.categories], table, problems)
@@ -564,9 +591,12 @@ def _coerce_table(table: str, data: Any, problems: _Problems) -> Table:
         for dup in sorted({c for c in names if names.count(c) > 1}):
             problems.add(table, None, dup, None, "duplicate column name (the first one is read)", structural=True,
                          line=1)
-        names = list(dict.fromkeys(names))
+        position: dict[str, int] = {}
+        for i, c in enumerate(names):   # per column; the first of duplicate names is read
+            position.setdefault(c, i)
+        names = list(position)
         frame = data
-        get = lambda c: frame.iloc[:, [str(k) for k in frame.columns].index(c)]  # noqa: E731
+        get = lambda c: frame.iloc[:, position[c]]  # noqa: E731
         n = len(data)
         is_table = False
         index_names = [str(x) for x in data.index.names if x is not None]
@@ -777,7 +807,8 @@ def _check(ds: Dataset) -> Any:
     p = _Problems()
     p.extend(ds._problems)
     bad: dict[tuple[str, str], np.ndarray] = {}
-    today = int((np.datetime64(_dt.date.today(), "D") - _EPOCH).astype(np.int64))
+    today_date = _dt.date.today()   # read once: a check that runs across midnight stays one check
+    today = int((np.datetime64(today_date, "D") - _EPOCH).astype(np.int64))
     for t in TABLES:
         tab = ds.table(t)
         n = tab.num_rows
@@ -806,7 +837,8 @@ def _check(ds: Dataset) -> Any:
                         rows = _list_rows(col)[hit]
                         idx = items[hit]
                     vals = cats[idx]
-                    hints = np.array([_value_hint(str(v), allowed) for v in cats], dtype=object)  # per category
+                    hints = np.array([_value_hint(str(v), allowed) if b else "" for v, b in zip(cats, bad_cat)],
+                                     dtype=object)  # per category outside the allowed set
                     row_hints = hints[idx]
                     for h in sorted(set(row_hints.tolist())):
                         sel = row_hints == h
@@ -821,7 +853,8 @@ def _check(ds: Dataset) -> Any:
                     rows = np.flatnonzero((codes >= 0) & bad_cat[np.where(codes >= 0, codes, 0)])
                     flagged[rows] = True
                     vals = np.asarray(labels, dtype=object)[codes[rows]]
-                    hints = np.array([_pattern_hint(c, pattern) for c in labels], dtype=object)[codes[rows]]
+                    hints = np.array([_pattern_hint(c, pattern) if b else "" for c, b in zip(labels, bad_cat)],
+                                     dtype=object)[codes[rows]]  # per label that does not match
                     for h in sorted(set(hints.tolist())):
                         sel = hints == h
                         p.add(t, rows[sel], name, vals[sel], f"value does not match {pattern}" + (f" ({h})" if h else ""))
@@ -843,7 +876,7 @@ def _check(ds: Dataset) -> Any:
                 if future.any():
                     rows = np.flatnonzero(future)
                     shown = (v[rows].astype("datetime64[D]")).astype(str).astype(object)
-                    p.add(t, rows, name, shown, f"date in the future (after {_dt.date.today().isoformat()})",
+                    p.add(t, rows, name, shown, f"date in the future (after {today_date.isoformat()})",
                           severity="warning")
             bad[(t, name)] = flagged
         # duplicate ids
@@ -962,12 +995,10 @@ def _summary(problems: Any, why: str | None = None, severity: str = "error", lim
 
 
 def _file_error(table: str, path: Path, message: str, line: int | None = None, column: str | None = None) -> DatasetError:
-    pd = _pandas()
-    problems = pd.DataFrame({"table": [table], "file": [str(path)],
-                             "row": pd.array([None if line is None or line < 2 else line - 2], dtype="Int64"),
-                             "line": pd.array([line], dtype="Int64"),
-                             "column": [column or ""], "value": [""],
-                             "problem": [f"cannot be read: {message}"], "severity": ["error"]})
+    p = _Problems()
+    p.add(table, None if line is None or line < 2 else np.array([line - 2]), column, "", f"cannot be read: {message}",
+          structural=True, line=line)
+    problems = p.frame({table: str(path)})
     where = f"{path}" + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
     return DatasetError(f"{where}: cannot be read: {message}", problems)
 

@@ -484,7 +484,8 @@ def report(dataset: Dataset, year: Any = 2020, compare_to: Any = None, min_cell:
     Report
     """
     from .stats import _args
-    from .stats.intervals import proportion_ci
+    from .stats._metrics import _prep
+    from .stats.intervals import canonical_method
 
     if not isinstance(dataset, Dataset):
         raise TypeError(f"report() needs a traffickstats Dataset, got {type(dataset).__name__}")
@@ -497,6 +498,6 @@ def report(dataset: Dataset, year: Any = 2020, compare_to: Any = None, min_cell:
         raise ValueError(f"since ({since}) is after year ({year})")
     k = _args.min_cell(min_cell, default=11 if dataset.sensitive else 0)
     level = _args.level(level)
-    proportion_ci(0, 1, method=method, level=level)   # an unknown method fails before any counting
-    _args.warn_outside_data(dataset, sorted({compare_to, year}), stacklevel=2)
+    canonical_method(method)   # an unknown method fails before any counting
+    _args.warn_outside_data(_prep(dataset).span, sorted({compare_to, year}), stacklevel=2)
     return Report(dataset, year, compare_to, since, k or None, method, level)

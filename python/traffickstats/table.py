@@ -27,6 +27,8 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import math
+import operator
+import re
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, cast
 
 import numpy as np
@@ -481,10 +483,9 @@ class Column(_core.Column):
             raise TypeError(f"comparing a column with a null ({v!r}) is never true; use isnull() or notnull()")
         if t == "date":
             if isinstance(v, str):
-                try:
-                    d = np.datetime64(v, "D")
-                except ValueError:
-                    raise ValueError(f"cannot compare a date column with {v!r}: write dates as YYYY-MM-DD") from None
+                d = _text_days(np.array([v], dtype=object))[0]
+                if np.isnat(d):
+                    raise TypeError("comparing a column with a null ('NaT') is never true; use isnull() or notnull()")
             elif isinstance(v, (_dt.date, np.datetime64)):
                 if isinstance(v, _dt.datetime) and (v.hour, v.minute, v.second, v.microsecond) != (0, 0, 0, 0):
                     raise ValueError(f"cannot compare a date column with a time of day ({v!r})")
@@ -502,10 +503,7 @@ class Column(_core.Column):
         return v
 
     def _compare(self, other: Any, op: str) -> np.ndarray:
-        import operator
-
-        fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-              ">=": operator.ge}[op]
+        fn = _OPS[op]
         t = self.type
         valid = self.valid
         if t == "list<category>":
@@ -513,20 +511,12 @@ class Column(_core.Column):
                             "whose list holds an item")
         if t in ("category", "bool") and op not in ("==", "!="):
             raise TypeError(f"a {t} column has no order: compare it with == or != (or isin)")
-        if isinstance(other, _core.Column) or (hasattr(other, "__len__") and not isinstance(other, (str, bytes))):
-            # elementwise against another column or an array of the same length
-            if len(other) != len(self):
-                raise ValueError(f"cannot compare a column of {len(self):,} rows with one of {len(other):,}")
-            if isinstance(other, _core.Column):
-                oc = cast(Column, other)
-                ovalid = oc.valid
-                theirs = _comparable(oc)
-            else:
-                theirs = np.asarray(other)
-                ovalid = np.ones(len(self), dtype=bool)
-            mine = _comparable(self)
+        if isinstance(other, np.ndarray) and other.ndim == 0:
+            other = other[()]   # a 0-d array is a scalar
+        if isinstance(other, _core.Column) or (np.ndim(other) > 0 and not isinstance(other, (str, bytes))):
+            theirs, ovalid = self._operand(other)   # elementwise, against a column or an array
             with np.errstate(invalid="ignore"):
-                return np.asarray(fn(mine, theirs), dtype=bool) & valid & ovalid
+                return np.asarray(fn(_comparable(self), theirs), dtype=bool) & valid & ovalid
         if t == "category":
             if not isinstance(other, str):
                 raise TypeError(f"cannot compare a category column with {type(other).__name__} {other!r}")
@@ -538,6 +528,34 @@ class Column(_core.Column):
                 raise TypeError(f"cannot compare a string column with {type(other).__name__} {other!r}")
             return np.asarray(fn(_comparable(self), other), dtype=bool) & valid
         return np.asarray(fn(self.values, self._scalar(other, op)), dtype=bool) & valid
+
+    def _operand(self, other: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(values, valid) of the other side of an elementwise comparison, in the storage
+        :func:`_comparable` gives this column; a kind that cannot compare raises."""
+        t = self.type
+        if isinstance(other, _core.Column):
+            oc = cast(Column, other)
+            if len(oc) != len(self):
+                raise ValueError(f"cannot compare a column of {len(self):,} rows with one of {len(oc):,}")
+            if _KIND[oc.type] != _KIND[t]:
+                raise TypeError(f"cannot compare a {t} column with a {oc.type} column")
+            return _comparable(oc), oc.valid
+        arr = np.asarray(other)
+        if arr.ndim != 1:
+            raise ValueError(f"cannot compare a column of {len(self):,} rows with an array of shape {arr.shape}")
+        if len(arr) != len(self):
+            raise ValueError(f"cannot compare a column of {len(self):,} rows with one of {len(arr):,}")
+        kind = arr.dtype.kind
+        if t == "date" and kind in "MOU":
+            days = arr.astype("datetime64[D]") if kind == "M" else _text_days(arr)
+            ok = ~np.isnat(days)
+            return np.where(ok, (days - _EPOCH).astype(np.int64), 0), ok
+        if _KIND[t] == "text" and kind in "OU":
+            ok = ~_object_nulls(arr.astype(object)) if kind == "O" else np.ones(len(arr), dtype=bool)
+            return np.where(ok, arr, "").astype(object), ok
+        if (_KIND[t] == "number" and kind in "iuf") or (t == "bool" and kind == "b"):
+            return arr, np.ones(len(arr), dtype=bool)
+        raise TypeError(f"cannot compare a {t} column with an array of dtype {arr.dtype}")
 
     # Arrow PyCapsule Interface (csrc/arrow.c; see traffickstats._arrow)
     def __arrow_c_schema__(self) -> Any:
@@ -595,12 +613,14 @@ class Table(_core.Table):
                 schema: Mapping[str, str] | None = None) -> "Table":
         if data is None:
             data = {}
-        if getattr(data.__class__, "__name__", "") == "DataFrame" and hasattr(data, "dtypes"):
+        if getattr(data.__class__, "__name__", "") == "DataFrame" and \
+                (getattr(data.__class__, "__module__", "") or "").startswith("pandas"):
             return cls.from_pandas(cast("pd.DataFrame", data), schema=schema)
         if isinstance(data, _core.Table):
             data = {n: data.column(n) for n in data.column_names}
         if not isinstance(data, Mapping):
-            raise TypeError(f"Table() takes a mapping of column name to values, got {type(data).__name__}")
+            hint = " (an Arrow object: use Table.from_arrow)" if hasattr(data, "__arrow_c_stream__") else ""
+            raise TypeError(f"Table() takes a mapping of column name to values, got {type(data).__name__}{hint}")
         schema = dict(schema or {})
         unknown = [k for k in schema if k not in data]
         if unknown:
@@ -850,6 +870,33 @@ def _warn_lost_pandas_info(df: Any) -> None:
         warnings.warn(DataWarning(f"Table.from_pandas: column(s) {ordered}: ordered=True is not kept (a category "
                                   "column is unordered; the order of its categories is kept, so "
                                   "to_pandas() can restore it with .cat.as_ordered())"), stacklevel=4)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _text_days(texts: np.ndarray) -> np.ndarray:
+    """datetime64[D] of ``YYYY-MM-DD`` texts (None or NaT: NaT); anything else raises.
+
+    Strict on purpose: NumPy would read ``"2020"`` as 2020-01-01, so that
+    ``col == "2020"`` would quietly mean one day, not the year."""
+    out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[D]")
+    for i, v in enumerate(texts.tolist()):   # per compared value, not per row of the column
+        if v is None or v == "NaT":
+            continue
+        if not isinstance(v, str) or not _ISO_DATE.fullmatch(v):
+            raise ValueError(f"cannot compare a date column with {v!r}: write dates as YYYY-MM-DD")
+        try:
+            out[i] = np.datetime64(v, "D")
+        except ValueError:
+            raise ValueError(f"cannot compare a date column with {v!r}: no such day") from None
+    return out
+
+
+_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+# which column types compare with which (elementwise)
+_KIND = {"bool": "bool", "int32": "number", "int64": "number", "float64": "number", "date": "date",
+         "category": "text", "string": "text", "list<category>": "list"}
 
 
 def _comparable(col: Column) -> np.ndarray:

@@ -938,6 +938,13 @@ def _(tmp):
     return ts.group_by(pd.DataFrame({"g": ["a", "b", "a"]}), "g").size()
 
 
+@case("group_by on a polars DataFrame", Gives(lambda r: (list(r["g"]) == ["a", "b"] and list(r["size"]) == [2, 1])))
+def _(tmp):
+    import polars as pl
+
+    return ts.group_by(pl.DataFrame({"g": ["a", "b", "a"]}), "g").size()
+
+
 @case("from_pandas of an ordered categorical", Warns(ts.DataWarning, ["'band'", "ordered=True is not kept"],
                                                      lambda t: t["band"].categories.tolist() == ["lo", "hi"]))
 def _(tmp):

@@ -108,18 +108,19 @@ def level(value: Any) -> float:
     return float(value)
 
 
-def warn_outside_data(ds: Any, asked: list[int], stacklevel: int = 2) -> None:
+def warn_outside_data(span: tuple[np.datetime64, np.datetime64] | None, asked: list[int],
+                      stacklevel: int = 2) -> None:
     """Warn (:class:`~traffickstats.DataWarning`) about years outside the data's dates.
 
-    A year after the last date anywhere in the data (filing, closing, charge, outcome)
-    counts nothing that happened in it: an "active" case there is only a case nobody
+    ``span`` is the first and last date anywhere in the data (filing, closing,
+    charge, outcome; :meth:`Dataset.date_range`).  A year after the last date counts
+    nothing that happened in it: an "active" case there is only a case nobody
     recorded as closed.  A year before the first date counts nothing at all.
     """
-    span = ds.date_range()
     if span is None or not asked:
         return
     first, last = span
-    fy, ly = int(str(first)[:4]), int(str(last)[:4])
+    fy, ly = (int(d.astype("datetime64[Y]").astype(np.int64)) + 1970 for d in (first, last))
     after = sorted(y for y in asked if y > ly)
     before = sorted(y for y in asked if y < fy)
     if after:

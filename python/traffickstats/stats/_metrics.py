@@ -13,7 +13,7 @@ import numpy as np
 
 from ..dataset import Dataset, _fields, _labels_eq
 from . import _args, _engine
-from .intervals import proportion_ci
+from .intervals import canonical_method, proportion_ci
 
 BY = ("case_type", "district", "state")
 CONVICTED = ("plea", "trial_conviction")
@@ -27,10 +27,6 @@ SHARE_COLUMNS = ["statistic", "value", "year", "numerator", "denominator", "esti
 
 def _day(y: int, m: int, d: int) -> int:
     return int((np.datetime64(f"{int(y):04d}-{m:02d}-{d:02d}", "D") - _EPOCH).astype(np.int64))
-
-
-def _years(year: Any) -> list[int]:
-    return _args.years(year)
 
 
 def _items(table: str, column: str) -> list[str]:
@@ -74,6 +70,7 @@ class _Prep:
         self.crim_v = self.to_vic(self.crim)
         has_victim = np.bincount(self.v_case[self.v_case >= 0], minlength=self.nc) > 0
         self.case_has_victim = has_victim
+        self.span = ds.date_range()   # first and last date in the data (the year warnings)
 
     @staticmethod
     def _date(col: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -244,12 +241,14 @@ def _protected(fn: Any) -> Any:
 
     @functools.wraps(fn)
     def wrapper(ds: Dataset, year: Any, *args: Any, min_cell: int | None = None, **kwargs: Any) -> Any:
-        _prep(ds)
+        p = _prep(ds)
         asked = _args.years(year)
         k = _args.min_cell(min_cell, default=11 if getattr(ds, "sensitive", False) else 0)
         if "level" in kwargs:
             _args.level(kwargs["level"])
-        _args.warn_outside_data(ds, asked, stacklevel=2)
+        if "method" in kwargs:
+            canonical_method(kwargs["method"])
+        _args.warn_outside_data(p.span, asked, stacklevel=2)
         out = fn(ds, year, *args, **kwargs)
         if not k:
             return out
@@ -272,7 +271,7 @@ def _counts(stat: str, ds: Dataset, year: Any, by: str | None, table: str, pop_o
     p = _prep(ds)
     rows = []
     key, labels = p.key(table, by)
-    for y in _years(year):
+    for y in _args.years(year):
         pop = pop_of(p, y)
         r = _engine.tally(len(pop), pop, {"n": (pop, "size")}, key=key, labels=labels)
         rows.append((y, r["n"]))
@@ -349,7 +348,7 @@ def _shares(stat: str, ds: Dataset, year: Any, by: str | None, table: str, parts
     p = _prep(ds)
     _, labels = p.key(table, by)
     rows = []
-    for y in _years(year):
+    for y in _args.years(year):
         pop, known, yes = parts_of(p, y)
         rows.append((y, *_simple_share(p, table, by, pop, known, yes)))
     return _share_frame(stat, rows, by, labels, None, method, level)
@@ -470,7 +469,7 @@ def _dist(stat: str, ds: Dataset, year: Any, by: str | None, table: str, column:
     known = (_list_len(col) > 0) if col.type == "list<category>" else np.asarray(col.valid)
     _, labels = p.key(table, by)
     rows = []
-    for y in _years(year):
+    for y in _args.years(year):
         rows.append((y, *_dist_share(p, table, by, pop_of(p, y), known, col, values)))
     return _share_frame(stat, rows, by, labels, values, method, level)
 
@@ -557,7 +556,7 @@ def sentences(ds: Dataset, year: Any, by: str | None = None) -> Any:
     key, labels = p.key("defendants", by)
     pd = _pd()
     parts = []
-    for y in _years(year):
+    for y in _args.years(year):
         conv = p.convicted(y)
         known = np.asarray(months.valid)
         r = _engine.tally(p.nd, conv, {"convicted": (known, "size"), "count": (known, "sum"),

@@ -29,6 +29,8 @@ from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ._args import min_cell
+
 __all__ = ["suppress", "determined", "apply_min_cell", "System"]
 
 
@@ -128,8 +130,6 @@ def suppress(system: System, k: int) -> tuple[set, set]:
         raise TypeError(f"suppress() takes a System of linked counts (see build_system), got "
                         f"{type(system).__name__}; to withhold small cells of statistic frames use "
                         "apply_min_cell([frame, ...], k)")
-    from ._args import min_cell
-
     k = min_cell(k)
     if k < 1:
         raise ValueError(f"min_cell must be at least 1, got {k}")
@@ -341,8 +341,6 @@ def apply_min_cell(frames: Sequence[Any], k: int | None, populations: Mapping[st
     list of pandas.DataFrame
         Copies with withheld numbers set to missing and ``suppressed`` True.
     """
-    from ._args import min_cell
-
     import pandas as pd
 
     if isinstance(frames, pd.DataFrame):

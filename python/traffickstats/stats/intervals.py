@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["proportion_ci", "METHODS", "betainc", "betaincinv"]
+__all__ = ["proportion_ci", "canonical_method", "METHODS", "betainc", "betaincinv"]
 
 METHODS = ("wilson", "clopper-pearson", "jeffreys")
 _ALIASES = {"wilson": "wilson", "clopper-pearson": "clopper-pearson", "clopper_pearson": "clopper-pearson",
@@ -145,6 +145,14 @@ def _one(x: int, n: int, method: str, alpha: float) -> tuple[float, float]:
     return betaincinv(a, b, alpha / 2.0), betaincinv(a, b, 1.0 - alpha / 2.0)
 
 
+def canonical_method(method: str) -> str:
+    """The interval method ``method`` names (aliases allowed), or ValueError."""
+    try:
+        return _ALIASES[str(method).lower()]
+    except KeyError:
+        raise ValueError(f"unknown interval method {method!r}; expected one of {', '.join(METHODS)}") from None
+
+
 def proportion_ci(numerator: Any, denominator: Any, method: str = "wilson",
                   level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided confidence interval of ``numerator / denominator``.
@@ -162,10 +170,7 @@ def proportion_ci(numerator: Any, denominator: Any, method: str = "wilson",
     -------
     (ci_low, ci_high) : tuple of float64 arrays (0-d for scalar input)
     """
-    try:
-        m = _ALIASES[str(method).lower()]
-    except KeyError:
-        raise ValueError(f"unknown interval method {method!r}; expected one of {', '.join(METHODS)}") from None
+    m = canonical_method(method)
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
     alpha = 1.0 - level
