@@ -35,8 +35,9 @@ options = {"build": {"build_base": f"build/{flavour}"}} if flavour else {}
 
 core = Extension(
     "traffickstats._core",
-    sources=sorted(glob("csrc/*.c")),
-    depends=sorted(glob("csrc/*.h")),
+    sources=sorted(glob("csrc/**/*.c", recursive=True)),
+    depends=sorted(glob("csrc/**/*.h", recursive=True)),
+    # headers are included by their path under csrc/ ("core/ts_core.h", "util/pool.h")
     include_dirs=[np.get_include(), "csrc"],
     define_macros=define_macros,
     extra_compile_args=extra_compile_args,
