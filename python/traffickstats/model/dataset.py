@@ -6,671 +6,33 @@ A dataset is three tables linked by ``case_id`` (DESIGN section 5):
 * ``defendants``: one row per defendant, ``case_id`` naming the case;
 * ``victims``: one row per identified victim, ``case_id`` naming the case.
 
-The column names, types and allowed values are published as a machine-readable
-Table Schema (Frictionless Data Package) returned by :func:`schema`, so that the
-same files can be checked with other tools.
-
-Everything here works on whole columns (NumPy arrays over the C core's buffers):
-nothing loops over rows in Python.  Category-like values are parsed once per
-distinct value, through the column's dictionary.
-
-This layer needs pandas (validation problems and results are pandas DataFrames).
+The columns follow :func:`~traffickstats.schema` (:mod:`.schema`); values are coerced
+and cleaned by :mod:`.coercion`, the case links are :mod:`.links`, the checks
+:mod:`.checks`.  This layer needs pandas (validation problems and results are pandas
+DataFrames).
 """
 from __future__ import annotations
 
 import csv
-import datetime as _dt
-import difflib
 import io
-import json
 import os
-import re
 import warnings
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, cast
+from typing import Any, Callable, Hashable, Mapping, Protocol, TypeVar
 
 import numpy as np
 
-from . import _core
-from .errors import DatasetError, DatasetWarning
-from .table import Column, Table, as_column
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .stats._metrics import _Prep
+from ..engine.table import Table
+from ..errors import DatasetError, DatasetWarning
+from .checks import _check, _summary
+from .coercion import _coerce_table
+from .links import _lookup
+from .problems import _Problems
+from .schema import _EPOCH, TABLES, _fields, schema
 
 __all__ = ["Dataset", "read_dataset", "validate", "schema", "DatasetError", "DatasetWarning", "TABLES"]
 
-#: The three tables of a dataset, in order.
-TABLES = ("cases", "defendants", "victims")
-_ID = {"cases": "case_id", "defendants": "defendant_id", "victims": "victim_id"}
-_EPOCH = np.datetime64("1970-01-01", "D")
-
-
-def _pandas() -> Any:
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a test/runtime extra
-        raise ImportError("the traffickstats data model needs pandas: pip install 'traffickstats[pandas]'") from None
-    return pd
-
-
-# --------------------------------------------------------------------------- schema
-
-
-@lru_cache(maxsize=1)
-def _schema_text() -> str:
-    return resources.files("traffickstats").joinpath("data/schema.json").read_text(encoding="utf-8")
-
-
-def schema(table: str | None = None) -> dict:
-    """The data model as a Table Schema (Frictionless Data Package) dict.
-
-    Parameters
-    ----------
-    table : {"cases", "defendants", "victims"}, optional
-        Return only that table's Table Schema.
-
-    Returns
-    -------
-    dict
-        A fresh copy (safe to modify).  Each field has the standard ``name``,
-        ``type``, ``description`` and ``constraints`` (``enum`` for categories),
-        plus ``ts:type`` (the traffickstats column type) and, for lists,
-        ``ts:items`` (allowed item values).  List fields use Table Schema v2's
-        ``"type": "list"`` with ``"delimiter": ";"``.
-    """
-    pkg = json.loads(_schema_text())
-    if table is None:
-        return pkg
-    for res in pkg["resources"]:
-        if res["name"] == table:
-            return res["schema"]
-    raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
-
-
-def _fields(table: str) -> list[dict]:
-    return json.loads(_schema_text())["resources"][TABLES.index(table)]["schema"]["fields"]
-
-
-def _allowed(field: dict) -> list[str] | None:
-    if field["ts:type"] == "list<category>":
-        return field.get("ts:items")
-    return field.get("constraints", {}).get("enum")
-
-
-def _required(field: dict) -> bool:
-    return bool(field.get("constraints", {}).get("required"))
-
-
-# --------------------------------------------------------------------------- problems
-
-
-class _Problems:
-    """Collects problems as column arrays (no per-row Python objects).
-
-    A *structural* problem (a required column missing, a file that is not ','
-    separated) makes the tables unusable: it is an error even when validation is
-    switched off.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[dict] = []
-
-    def add(self, table: str, rows: np.ndarray | None, column: str | None, values: Any, problem: str,
-            severity: str = "error", *, structural: bool = False, line: int | None = None) -> None:
-        rows = np.asarray([-1] if rows is None else rows, dtype=np.int64)
-        if rows.size == 0:
-            return
-        if values is None:
-            values = np.full(rows.size, "", dtype=object)
-        elif np.isscalar(values) or isinstance(values, str):
-            values = np.full(rows.size, str(values), dtype=object)
-        self.parts.append({"table": table, "row": rows, "column": column or "", "value": np.asarray(values, dtype=object),
-                           "problem": problem, "severity": severity, "structural": structural, "line": line})
-
-    def extend(self, other: "_Problems") -> None:
-        self.parts.extend(other.parts)
-
-    def bad(self, table: str, column: str, n: int) -> np.ndarray:
-        """Rows of ``table`` whose ``column`` already has an error (one problem, one row)."""
-        out = np.zeros(n, dtype=bool)
-        for p in self.parts:
-            if p["table"] == table and p["column"] == column and p["severity"] == "error":
-                rows = p["row"][p["row"] >= 0]
-                out[rows[rows < n]] = True
-        return out
-
-    def missing(self, table: str, column: str) -> bool:
-        """Whether ``column`` of ``table`` is missing or unreadable as a whole (a structural error)."""
-        return any(p["structural"] and p["severity"] == "error" and p["table"] == table
-                   and p["column"] in (column, "") and p["row"].size == 1 and p["row"][0] < 0 for p in self.parts)
-
-    def structural(self) -> bool:
-        return any(p["structural"] and p["severity"] == "error" for p in self.parts)
-
-    def frame(self, files: Mapping[str, str] | None = None) -> Any:
-        pd = _pandas()
-        files = dict(files or {})
-        cols = ["table", "file", "row", "line", "column", "value", "problem", "severity"]
-        if not self.parts:
-            return pd.DataFrame({c: pd.Series([], dtype=object if c not in ("row", "line") else "Int64")
-                                 for c in cols})
-        lines_of: dict[str, dict[int, int]] = {}
-        for t in TABLES:   # physical lines of the rows with a problem, one pass per CSV file
-            path = files.get(t)
-            if path and path.endswith(".csv"):
-                rows = np.unique(np.concatenate([p["row"] for p in self.parts if p["table"] == t and p["line"] is None]
-                                                or [np.zeros(0)]))
-                rows = rows[rows >= 0].astype(np.int64)
-                lines_of[t] = _row_lines(path, rows) if rows.size else {}
-        frames = []
-        for p in self.parts:
-            n = p["row"].size
-            row = pd.array(p["row"], dtype="Int64")
-            row[p["row"] < 0] = pd.NA
-            path = files.get(p["table"])
-            if p["line"] is not None:
-                line = pd.array([p["line"]] * n, dtype="Int64")
-            elif p["table"] in lines_of:
-                m = lines_of[p["table"]]
-                line = pd.array([m.get(int(r)) for r in p["row"]], dtype="Int64")  # per problem row
-            else:
-                line = pd.array([pd.NA] * n, dtype="Int64")
-            frames.append(pd.DataFrame({
-                "table": p["table"], "file": path or p["table"], "row": row, "line": line,
-                "column": p["column"], "value": p["value"], "problem": p["problem"], "severity": p["severity"]}))
-        out = pd.concat(frames, ignore_index=True)
-        out = out.drop_duplicates(["table", "row", "column", "problem"], ignore_index=True)
-        order = {t: i for i, t in enumerate(TABLES)}
-        out["_t"] = out["table"].map(order)
-        out = out.sort_values(["_t", "row", "column"], kind="stable", na_position="first")
-        return out.drop(columns="_t").reset_index(drop=True)
-
-
-def _row_lines(path: str, rows: np.ndarray) -> dict[int, int]:
-    """1-based physical line of each data row (0-based, header excluded) of a CSV file.
-
-    Blank lines are skipped and quoted fields may hold line breaks, as in
-    :func:`traffickstats.read_csv`; only the rows asked for are kept.
-    """
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if b'"' not in data and b"\r" not in data and b"\n\n" not in data.rstrip(b"\n") and not data.startswith(b"\n"):
-        return {int(r): int(r) + 2 for r in rows}   # one line per row after the header
-    wanted = set(rows.tolist())
-    out: dict[int, int] = {}
-    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace", newline="")
-    reader = csv.reader(text)
-    header = next(reader, None)
-    one_column = header is not None and len(header) == 1
-    row, start = 0, reader.line_num + 1
-    for rec in reader:   # only on the problem path, to name lines right
-        if rec or one_column:
-            if row in wanted:
-                out[row] = start
-            row += 1
-        start = reader.line_num + 1
-    return out
-
-
-# --------------------------------------------------------------------------- coercion
-
-# Words people write for "unknown"; in traffickstats an empty field means unknown.
-_NA_WORDS = {"na", "n/a", "nan", "null", "none", "unknown", "-", "?", "-99", "-9", "-999", "99", "999", ".", "missing"}
-
-
-def _null_column(name: str, type_: str, n: int) -> Column:
-    valid = np.zeros(n, dtype=bool)
-    if type_ in ("category", "list<category>", "string"):
-        return as_column(name, np.full(n, None, dtype=object), type_)
-    dtype = {"bool": bool, "date": np.int32, "int64": np.int64, "int32": np.int32, "float64": np.float64}[type_]
-    return as_column(name, np.ma.MaskedArray(np.zeros(n, dtype=dtype), mask=~valid), type_)
-
-
-def _unique_labels(labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct labels, position of each label among them)."""
-    if not labels:
-        return np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64)
-    uniq, inv = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
-    return uniq, inv.reshape(-1)
-
-
-def _category(name: str, codes: np.ndarray, labels: list[str], merge: bool = True) -> Column:
-    """A category column from codes (-1 = null) and labels.
-
-    ``merge``: some labels may be equal (1 and "1" as text, "sex" and " sex" once
-    stripped): they become one category."""
-    codes = np.asarray(codes)
-    if merge and len(set(labels)) != len(labels):
-        uniq, inv = _unique_labels(labels)
-        codes = np.where(codes >= 0, np.append(inv, -1)[np.where(codes >= 0, codes, len(labels))], -1)
-        labels = uniq.tolist()
-    codes = np.ascontiguousarray(codes, dtype=np.int32)
-    valid = codes >= 0
-    # (C builds columns of the registered table.Column class)
-    return cast(Column, _core.make_column(name, "category", codes, None if valid.all() else valid, None, labels))
-
-
-def _label(v: Any) -> str:
-    """The text of one distinct value (ints without '.0', dates as YYYY-MM-DD)."""
-    if isinstance(v, (bool, np.bool_)):
-        return "true" if v else "false"
-    if isinstance(v, (float, np.floating)) and np.isfinite(v) and v == int(v):
-        return str(int(v))
-    if hasattr(v, "year") and hasattr(v, "month") and hasattr(v, "day"):
-        if not hasattr(v, "hour") or (v.hour, v.minute, v.second, getattr(v, "microsecond", 0)) == (0, 0, 0, 0):
-            return f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
-    return str(v)
-
-
-def _labels_of(uniques: Any) -> tuple[list[str], bool]:
-    """Distinct values as text (see :func:`_label`), and whether two of them may have
-    the same text (then they must be merged)."""
-    arr = np.asarray(uniques)
-    if arr.dtype.kind in "iu":
-        return arr.astype(str).tolist(), False
-    if arr.dtype.kind == "M":   # .tolist() of datetime64[ns] gives ints: go through microseconds
-        arr = arr.astype("datetime64[us]")
-    elif arr.dtype == object and _pandas().api.types.infer_dtype(arr, skipna=False) == "string":
-        return arr.tolist(), False    # text already (ids, codes): nothing to do per value
-    return [_label(v) for v in arr.tolist()], True  # per distinct value
-
-
-def _text_codes(s: Any) -> tuple[np.ndarray, list[str], bool]:
-    """(codes, labels, may hold equal labels) of any pandas Series' values as text."""
-    pd = _pandas()
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes, uniques = np.asarray(s.cat.codes), s.cat.categories.to_numpy(dtype=object)
-    else:
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    labels, merge = _labels_of(uniques)
-    return codes, labels, merge
-
-
-def _clean_codes(table: str, name: str, codes: np.ndarray, labels: list[str],
-                 problems: _Problems) -> tuple[np.ndarray, list[str], bool]:
-    """Strip the whitespace around values; an empty or blank value is unknown.
-
-    Works on the dictionary (once per distinct value) and remaps the codes.
-    Returns ``(codes, labels, changed)``; unchanged input comes back as it is."""
-    stripped = [x.strip() for x in labels]
-    if stripped == labels and "" not in labels:
-        return codes, labels, False
-    codes = np.asarray(codes)
-    spaced = np.array([a != b for a, b in zip(labels, stripped)], dtype=bool)
-    rows = np.flatnonzero((codes >= 0) & spaced[np.where(codes >= 0, codes, 0)])
-    if rows.size:
-        shown = np.asarray(labels, dtype=object)[codes[rows]]
-        problems.add(table, rows, name, shown, "whitespace around the value removed", severity="warning")
-    empty = np.array([x == "" for x in stripped] + [True], dtype=bool)
-    codes = np.where(empty[np.where(codes >= 0, codes, len(labels))], -1, codes)
-    return codes, stripped, True
-
-
-def _text_category(table: str, name: str, s: Any, problems: _Problems) -> Column:
-    """Any pandas Series as a cleaned category column of its values' text (pandas' factorize)."""
-    codes, labels, merge = _text_codes(s)
-    codes, labels, changed = _clean_codes(table, name, codes, labels, problems)
-    return _category(name, codes, labels, merge=merge or changed)
-
-
-def _clean_category(table: str, name: str, col: Column, problems: _Problems) -> Column:
-    """A category column cleaned as :func:`_clean_codes` says; the same column when clean."""
-    codes, labels, changed = _clean_codes(table, name, col.codes, col.categories.tolist(), problems)
-    return _category(name, codes, labels) if changed else col
-
-
-def _list_column(table: str, name: str, s: Any, problems: _Problems) -> Column:
-    """A list<category> column from a Series of lists (or ';'-joined text; None = unknown)."""
-    pd = _pandas()
-    arr = np.array(s.to_numpy(dtype=object), dtype=object)   # a copy: text rows become lists below
-    kind = pd.Series(arr, dtype=object).map(type).to_numpy()   # the one pass over the rows in Python
-    isstr = kind == str
-    valid = ~pd.isna(arr) if arr.size else np.zeros(0, dtype=bool)
-    blank = np.zeros(len(arr), dtype=bool)
-    if isstr.any():   # ';'-joined text; a blank text is an empty list, as an empty field in a CSV file
-        texts = pd.Series(arr[isstr], dtype=object)
-        blank[isstr] = (texts.str.strip() == "").to_numpy(dtype=bool)
-        arr[isstr] = texts.str.split(";").to_numpy(dtype=object)
-    bad = valid & ~isstr & ~pd.Series(kind, dtype=object).isin([list, tuple, np.ndarray]).to_numpy(dtype=bool)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        problems.add(table, rows, name, np.array([repr(v) for v in arr[rows]], dtype=object),  # per bad row
-                     "not a list or ';'-joined text (read as unknown)")
-        arr[bad] = None
-        valid &= ~bad
-    exploded = pd.Series(arr, dtype=object).explode()
-    rows = exploded.index.to_numpy()
-    vals = exploded.to_numpy(dtype=object)
-    keep = pd.notna(vals) & ~blank[rows] if len(rows) else np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(pd.Series(vals[keep], dtype=object), use_na_sentinel=True)
-    lengths = np.bincount(rows[keep], minlength=len(arr)) if len(arr) else np.zeros(0, dtype=np.int64)
-    offsets = np.zeros(len(arr) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    uniq, inv = _unique_labels(_labels_of(np.asarray(uniques, dtype=object))[0])
-    codes = inv[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-    # (C builds columns of the registered table.Column class)
-    return cast(Column, _core.make_column(name, "list<category>", np.ascontiguousarray(codes, dtype=np.int32),
-                                          None if valid.all() else valid, offsets, [str(x) for x in uniq]))
-
-
-def _clean_list(table: str, name: str, col: Column, problems: _Problems) -> Column:
-    """Items stripped of whitespace, empty items dropped, each item once per row.
-
-    A victim recruited on ``facebook;facebook`` was recruited on one platform: the
-    statistics count a row once per *distinct* item.  Each change is a warning."""
-    off = np.asarray(col.offsets).astype(np.int64)
-    items = np.asarray(col.values)[off[0]:off[-1]].astype(np.int64)
-    off = off - off[0]
-    n = len(col)
-    labels = [str(x) for x in col.categories]
-    stripped = [x.strip() for x in labels]
-    uniq, inv = _unique_labels(stripped)
-    spaced = np.array([a != b for a, b in zip(labels, stripped)], dtype=bool)
-    new = inv[items] if items.size else np.zeros(0, dtype=np.int64)
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(off))
-    empty = (uniq == "")[new] if items.size else np.zeros(0, dtype=bool)
-    key = rows * max(len(uniq), 1) + new
-    first = np.zeros(items.size, dtype=bool)
-    if items.size:
-        first[np.unique(key, return_index=True)[1]] = True
-    keep = first & ~empty
-    if keep.all() and not spaced.any():
-        return col
-    shown = np.asarray(labels, dtype=object)
-    hit = spaced[items] & ~empty if items.size else np.zeros(0, dtype=bool)
-    problems.add(table, rows[hit], name, shown[items[hit]], "whitespace around the item removed", severity="warning")
-    if empty.any():
-        r = np.unique(rows[empty])
-        problems.add(table, r, name, "", "empty item in the list dropped (';;' or a ';' at an end)", severity="warning")
-    dup = ~first & ~empty
-    if dup.any():
-        problems.add(table, rows[dup], name, uniq[new[dup]].astype(object),
-                     "item listed twice in the row (counted once)", severity="warning")
-    # drop the empty label from the dictionary
-    keep_label = uniq != ""
-    remap = np.cumsum(keep_label) - 1
-    codes = remap[new[keep]].astype(np.int32)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows[keep], minlength=n), out=offsets[1:])
-    valid = np.asarray(col.valid)
-    # (C builds columns of the registered table.Column class)
-    return cast(Column, _core.make_column(name, "list<category>", codes, None if valid.all() else valid, offsets,
-                                          [str(x) for x in uniq[keep_label]]))
-
-
-_INT = re.compile(r"[+-]?\d+(\.0*)?")
-_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _parse_dictionary(type_: str, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Parse each distinct text value once, strictly: returns (values, ok)."""
-    n = len(labels)
-    ok = np.zeros(n, dtype=bool)
-    if type_ == "date":
-        out = np.zeros(n, dtype=np.int64)
-        strict = np.array([_DATE.fullmatch(s) is not None for s in labels], dtype=bool)  # per distinct value
-        try:   # all at once; an impossible day (2020-02-30) among them sends it one by one
-            days = np.array(np.where(strict, np.asarray(labels, dtype=object), "NaT"), dtype="datetime64[D]")
-            ok = ~np.isnat(days)
-            out[ok] = (days[ok] - _EPOCH).astype(np.int64)
-        except ValueError:
-            for j in np.flatnonzero(strict).tolist():   # per distinct value, only when some day does not exist
-                try:
-                    out[j] = int((np.datetime64(labels[j], "D") - _EPOCH).astype(np.int64))
-                    ok[j] = True
-                except ValueError:
-                    pass
-        return out, ok
-    if type_ == "bool":
-        arr = np.array(labels, dtype=object)
-        return (arr == "true").astype(bool), np.isin(arr, ["true", "false"])
-    if type_ in ("int64", "int32"):
-        ints = np.zeros(n, dtype=np.int64)
-        for i, s in enumerate(labels):  # per distinct value
-            if _INT.fullmatch(s):
-                v = int(s.split(".")[0])
-                if -(2**63) <= v < 2**63:
-                    ints[i], ok[i] = v, True
-        return ints, ok
-    num = np.zeros(n, dtype=np.float64)
-    for i, s in enumerate(labels):  # per distinct value
-        if _FLOAT.fullmatch(s):
-            num[i], ok[i] = float(s), True
-    return num, ok & np.isfinite(num)
-
-
-def _parse_hint(type_: str, label: str) -> str:
-    """Why a value did not parse, in words (appended to the problem in parentheses)."""
-    low = label.strip().lower()
-    if low in _NA_WORDS:
-        return "an empty field means unknown"
-    if type_ == "date":
-        if re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}", label):
-            return "write dates as YYYY-MM-DD"
-        if re.fullmatch(r"\d{4}(\.0*)?", label):
-            return "a year alone is not a date"
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T].*", label):
-            return "a time of day is not allowed"
-        if _DATE.fullmatch(label):
-            return "no such day"
-        return "write dates as YYYY-MM-DD"
-    if type_ == "bool":
-        if low in ("true", "false", "yes", "no", "y", "n", "t", "f", "1", "0"):
-            return "booleans are written true or false, in lower case"
-        return "booleans are written true or false"
-    if "," in label:
-        return "',' is neither a decimal mark nor a thousands separator here: write 1234.5"
-    if type_ in ("int64", "int32") and _FLOAT.fullmatch(label):
-        return "expected a whole number"
-    return ""
-
-
-_WHAT = {"date": "not a YYYY-MM-DD date", "bool": "not true/false", "int64": "not a whole number",
-         "float64": "not a number"}
-
-
-def _typed_from_codes(name: str, type_: str, codes: np.ndarray, labels: list[str], table: str,
-                      problems: _Problems) -> Column:
-    lut, ok = _parse_dictionary(type_, labels)
-    if labels and not ok.all():
-        bad_rows = np.flatnonzero((codes >= 0) & ~ok[np.where(codes >= 0, codes, 0)])
-        shown = np.asarray(labels, dtype=object)[codes[bad_rows]]
-        hints = np.array([_parse_hint(type_, lab) if not good else "" for lab, good in zip(labels, ok)],
-                         dtype=object)  # per distinct value
-        row_hints = hints[codes[bad_rows]]
-        for h in sorted(set(row_hints.tolist())):
-            sel = row_hints == h
-            problems.add(table, bad_rows[sel], name, shown[sel], _WHAT[type_] + (f" ({h})" if h else ""))
-    valid = codes >= 0
-    safe = np.where(valid, codes, 0)
-    good = valid & ok[safe] if ok.size else np.zeros(codes.size, dtype=bool)
-    vals = lut[safe] if lut.size else np.zeros(codes.size, dtype=lut.dtype)
-    if type_ == "date":
-        vals = vals.astype(np.int32)
-    return as_column(name, np.ma.MaskedArray(vals, mask=~good), type_)
-
-
-def _series_to_column(table: str, name: str, field: dict, s: Any, problems: _Problems) -> Column:
-    """A pandas Series to the field's column type (text in any column is parsed)."""
-    pd = _pandas()
-    type_ = field["ts:type"]
-    dtype = s.dtype
-    if type_ == "list<category>":
-        return _clean_list(table, name, _list_column(table, name, s, problems), problems)
-    if type_ == "date" and pd.api.types.is_datetime64_any_dtype(dtype):
-        if getattr(dtype, "tz", None) is not None:
-            s = s.dt.tz_localize(None)   # the local calendar date, not the UTC one
-        return as_column(name, s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), "date")
-    if type_ == "bool" and (isinstance(dtype, pd.BooleanDtype) or dtype == bool):
-        return as_column(name, s.astype("boolean"), "bool")
-    if type_ in ("int64", "float64") and (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
-        f = s.astype("Float64")
-        inf = (f.notna() & ~np.isfinite(f.fillna(0).to_numpy(dtype=np.float64))).to_numpy(dtype=bool)
-        bad = inf.copy()
-        if type_ == "int64":   # whole numbers that int64 holds
-            bad |= (f.notna() & ((f != f.round()) | (f.abs() >= 2.0**63))).fillna(False).to_numpy(dtype=bool)
-        if bad.any():
-            problems.add(table, np.flatnonzero(bad), name, s[bad].astype(str).to_numpy(), _WHAT[type_])
-            f[bad] = pd.NA
-        return as_column(name, f.astype("Int64") if type_ == "int64" else f, type_)
-    # text (or mixed objects): clean and parse each distinct value once, through a category column
-    cat = _text_category(table, name, s, problems)
-    if type_ == "category":
-        return cat
-    return _typed_from_codes(name, type_, np.asarray(cat.codes), [str(x) for x in cat.categories], table, problems)
-
-
-def _column_to_type(table: str, name: str, field: dict, col: Column, problems: _Problems) -> Column:
-    type_ = field["ts:type"]
-    if col.type == "category":
-        col = _clean_category(table, name, col, problems)
-        if type_ == "category":
-            return col
-        if type_ in ("date", "bool", "int64", "float64"):
-            return _typed_from_codes(name, type_, np.asarray(col.codes), [str(x) for x in col.categories], table,
-                                     problems)
-    if col.type == type_:
-        return _clean_list(table, name, col, problems) if type_ == "list<category>" else col
-    pd = _pandas()
-    return _series_to_column(table, name, field, pd.Series(col.to_numpy()), problems)
-
-
-def _norm_name(s: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", s.lower())
-
-
-def _header_problems(table: str, names: list[str], fields: Mapping[str, dict], problems: _Problems,
-                     index_names: list[str]) -> None:
-    """Missing columns, with what the header suggests instead; structural ones first."""
-    missing = [f for f in fields if f not in names]
-    if not missing:
-        return
-    if len(names) == 1:
-        for sep, word in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
-            if sep in names[0] and len(names[0].split(sep)) > 1:
-                problems.add(table, None, "", names[0][:80],
-                             f"the header is one field holding {word}: the file looks {word}-separated "
-                             "(an Excel export?); traffickstats reads ','-separated files: save it with ',' "
-                             "as the separator", structural=True, line=1)
-                return
-    extra = [n for n in names if n not in fields]
-    for name in missing:
-        field = fields[name]
-        req = _required(field)
-        like = [n for n in extra if _norm_name(n) == _norm_name(name)] or \
-            difflib.get_close_matches(name, extra, n=1, cutoff=0.75)
-        if like:
-            hint = f" (the file has {like[0]!r}: name it {name!r}, as in ts.schema())"
-        elif name in index_names:
-            hint = " (it is the DataFrame's index: pass df.reset_index())"
-        else:
-            hint = "" if req else " (read as all unknown)"
-        problems.add(table, None, name, like[0] if like else None, "column missing" + hint,
-                     severity="error" if req else "warning", structural=req, line=1 if req or like else None)
-
-
-def _coerce_table(table: str, data: Any, problems: _Problems) -> Table:
-    """Any table-like input -> Table with the schema's column types (extra columns kept)."""
-    pd = _pandas()
-    fields = {f["name"]: f for f in _fields(table)}
-    get: Callable[[str], Any]   # a table's Column or a DataFrame's Series
-    index_names: list[str] = []
-    if isinstance(data, _core.Table):
-        names = list(data.column_names)
-        get = cast(Callable[[str], Column], data.column)   # C builds columns of the registered class
-        n = data.num_rows
-        is_table = True
-    elif isinstance(data, pd.DataFrame):
-        names = [str(c) for c in data.columns]
-        for dup in sorted({c for c in names if names.count(c) > 1}):
-            problems.add(table, None, dup, None, "duplicate column name (the first one is read)", structural=True,
-                         line=1)
-        position: dict[str, int] = {}
-        for i, c in enumerate(names):   # per column; the first of duplicate names is read
-            position.setdefault(c, i)
-        names = list(position)
-        frame = data
-        get = lambda c: frame.iloc[:, position[c]]  # noqa: E731
-        n = len(data)
-        is_table = False
-        index_names = [str(x) for x in data.index.names if x is not None]
-    elif isinstance(data, Mapping):
-        return _coerce_table(table, pd.DataFrame(dict(data)), problems)
-    else:
-        raise TypeError(f"{table}: expected a traffickstats Table or a pandas DataFrame, got {type(data).__name__}")
-    _header_problems(table, names, fields, problems, index_names)
-    cols: dict[str, Column] = {}
-    for name, field in fields.items():
-        if name not in names:
-            cols[name] = _null_column(name, field["ts:type"], n)
-            continue
-        src = get(name)
-        cols[name] = (_column_to_type(table, name, field, src, problems) if is_table
-                      else _series_to_column(table, name, field, src, problems))
-    for name in names:
-        if name in fields:
-            continue
-        src = get(name)
-        if name == "":
-            empty = (src.null_count == len(src)) if is_table else bool(src.isna().all() or (src == "").all())
-            problems.add(table, None, "", None, "column without a name ignored" +
-                         (" (each line ends with a separator)" if empty else ""), severity="warning", line=1)
-            continue
-        try:
-            cols[name] = src if is_table else as_column(name, src)
-        except (TypeError, ValueError) as exc:
-            problems.add(table, None, name, None, f"column not in the schema dropped: {exc}", severity="warning")
-    return Table(cols)
-
-
-# --------------------------------------------------------------------------- helpers on columns
-
-
-def _labels_eq(col: Column, label: str) -> np.ndarray:
-    """Row mask ``col == label`` for a category column (null -> False)."""
-    cats = list(col.categories)
-    if label not in cats:
-        return np.zeros(len(col), dtype=bool)
-    return np.asarray(col.codes) == cats.index(label)
-
-
-def _list_rows(col: Column) -> np.ndarray:
-    """Row number of each item of a list column."""
-    off = np.asarray(col.offsets)
-    return np.repeat(np.arange(len(col), dtype=np.int64), np.diff(off))
-
-
-def _id_keys(col: Column) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, labels as a NumPy str array) of an id column."""
-    return np.asarray(col.codes), np.asarray(list(col.categories), dtype=str)
-
-
-def _lookup(child: Column, parent: Column) -> np.ndarray:
-    """Row of ``parent`` (unique ids) holding each ``child`` id, -1 when absent or null."""
-    pcodes, plabels = _id_keys(parent)
-    ccodes, clabels = _id_keys(child)
-    # parent: label -> first row
-    first_row = np.full(len(plabels), -1, dtype=np.int64)
-    valid = pcodes >= 0
-    rows = np.flatnonzero(valid)
-    first_row[pcodes[rows][::-1]] = rows[::-1]
-    order = np.argsort(plabels, kind="stable")
-    sorted_labels = plabels[order]
-    pos = np.searchsorted(sorted_labels, clabels) if len(plabels) else np.zeros(len(clabels), dtype=np.int64)
-    pos = np.minimum(pos, max(len(plabels) - 1, 0))
-    hit = (sorted_labels[pos] == clabels) if len(plabels) else np.zeros(len(clabels), dtype=bool)
-    cat_to_row = np.where(hit, first_row[order[pos]] if len(plabels) else -1, -1).astype(np.int64)
-    cat_to_row = np.append(cat_to_row, -1)  # code -1 (null) -> -1
-    return cat_to_row[np.where(ccodes >= 0, ccodes, len(clabels))]
-
-
-# --------------------------------------------------------------------------- Dataset
+_T = TypeVar("_T")
 
 
 class Dataset:
@@ -708,10 +70,6 @@ class Dataset:
         With the full list of problems in its ``problems`` attribute.
     """
 
-    # the masks and keys shared by the statistics, set on first use by traffickstats.stats
-    # (declared only: a dataset has no such attribute until then)
-    _stats_prep: _Prep
-
     def __init__(self, cases: Any, defendants: Any, victims: Any, *, validate: bool = True,
                  sensitive: bool = False, name: str | None = None, notice: str | None = None) -> None:
         self._setup(cases, defendants, victims, sensitive=sensitive, name=name, notice=notice)
@@ -721,6 +79,7 @@ class Dataset:
                notice: str | None, files: Mapping[str, str] | None = None) -> None:
         self._problems = _Problems()
         self._files = dict(files or {})
+        self._memo: dict[Hashable, Any] = {}
         self.cases = _coerce_table("cases", cases, self._problems)
         self.defendants = _coerce_table("defendants", defendants, self._problems)
         self.victims = _coerce_table("victims", victims, self._problems)
@@ -759,7 +118,24 @@ class Dataset:
 
     def problems(self) -> Any:
         """Every problem found in the data, as a DataFrame (see :func:`validate`)."""
-        return _check(self)
+        return _check({t: self.table(t) for t in TABLES}, self._problems,
+                      {"defendants": self._defendant_case, "victims": self._victim_case}, self._files)
+
+    def _derived(self, key: Hashable, factory: Callable[[Dataset], _T]) -> _T:
+        """Data derived from this dataset's tables, computed once and kept with it.
+
+        ``factory(self)`` runs on the first call with ``key``; later calls return the
+        same object.  Any layer above the model may keep derived arrays here (the
+        statistics keep their masks and keys under ``"traffickstats.stats.populations"``)
+        without the model knowing what they are: name ``key`` after the module that
+        owns the data.  The tables never change, so what is derived from them stays
+        valid; do not derive from ``sensitive``, ``name`` or ``notice``, which may.
+        The memo goes when the dataset goes (it is an attribute of the instance).
+        """
+        memo = self._memo
+        if key not in memo:
+            memo[key] = factory(self)
+        return memo[key]
 
     def date_range(self) -> tuple[np.datetime64, np.datetime64] | None:
         """The first and the last date anywhere in the data (filing, closing, charge and
@@ -778,165 +154,40 @@ class Dataset:
 
     @classmethod
     def sample(cls) -> "Dataset":
-        """The bundled synthetic sample (calibrated to published FHTR 2020 figures)."""
-        from .datasets import load_sample
+        """The bundled synthetic sample (calibrated to published FHTR 2020 figures).
 
-        return load_sample()
-
-
-# --------------------------------------------------------------------------- validation
+        The same as :func:`traffickstats.datasets.load_sample`, which owns the sample.
+        """
+        return _bundled_sample().load_sample()
 
 
-def _decided_outcomes() -> list[str]:
-    (f,) = [f for f in _fields("defendants") if f["name"] == "outcome"]
-    return [v for v in f["constraints"]["enum"] if v != "pending"]
+# --------------------------------------------------------------------------- the bundled sample
 
 
-def _value_hint(label: str, allowed: list[str]) -> str:
-    """A hint for a value outside a category's allowed set."""
-    if label.strip().lower() in _NA_WORDS:
-        return "; leave the field empty for unknown"
-    low = [a for a in allowed if a.lower() == label.strip().lower().replace(" ", "_").replace("-", "_")]
-    if low:
-        return f"; did you mean {low[0]!r}? codes are lower-case words"
-    close = difflib.get_close_matches(label.lower(), allowed, n=1, cutoff=0.75)
-    return f"; did you mean {close[0]!r}?" if close else ""
+class _SampleOwner(Protocol):
+    """What this module needs of the owner of the bundled sample (:mod:`traffickstats.datasets`)."""
+
+    SAMPLE_NAME: str
+    SYNTHETIC_NOTICE: str
+
+    def sample_dir(self) -> Path: ...
+
+    def load_sample(self) -> Dataset: ...
 
 
-def _check(ds: Dataset) -> Any:
-    p = _Problems()
-    p.extend(ds._problems)
-    bad: dict[tuple[str, str], np.ndarray] = {}
-    today_date = _dt.date.today()   # read once: a check that runs across midnight stays one check
-    today = int((np.datetime64(today_date, "D") - _EPOCH).astype(np.int64))
-    for t in TABLES:
-        tab = ds.table(t)
-        n = tab.num_rows
-        for field in _fields(t):
-            col = tab[field["name"]]
-            name = field["name"]
-            flagged = ds._problems.bad(t, name, n)
-            if ds._problems.missing(t, name):   # said once, in the header: nothing to say per row
-                bad[(t, name)] = np.ones(n, dtype=bool)
-                continue
-            if _required(field) and col.null_count:
-                p.add(t, np.flatnonzero(~np.asarray(col.valid) & ~flagged), name, "", "required value missing")
-            allowed = _allowed(field)
-            if allowed is not None and col.type in ("category", "list<category>"):
-                cats = np.asarray(list(col.categories), dtype=object)
-                bad_cat = ~np.isin(cats, allowed) if cats.size else np.zeros(0, dtype=bool)
-                if bad_cat.any():
-                    if col.type == "category":
-                        codes = np.asarray(col.codes)
-                        rows = np.flatnonzero((codes >= 0) & bad_cat[np.where(codes >= 0, codes, 0)])
-                        idx = codes[rows]
-                        flagged[rows] = True
-                    else:
-                        items = np.asarray(col.values)
-                        hit = bad_cat[items]
-                        rows = _list_rows(col)[hit]
-                        idx = items[hit]
-                    vals = cats[idx]
-                    hints = np.array([_value_hint(str(v), allowed) if b else "" for v, b in zip(cats, bad_cat)],
-                                     dtype=object)  # per category outside the allowed set
-                    row_hints = hints[idx]
-                    for h in sorted(set(row_hints.tolist())):
-                        sel = row_hints == h
-                        p.add(t, rows[sel], name, vals[sel], "value not allowed (allowed: " + ", ".join(allowed) + h + ")")
-            pattern = field.get("constraints", {}).get("pattern")
-            if pattern and col.type == "category":
-                rx = re.compile(pattern)
-                labels = list(col.categories)
-                bad_cat = np.array([rx.fullmatch(c) is None for c in labels], dtype=bool)  # per distinct value
-                if bad_cat.any():
-                    codes = np.asarray(col.codes)
-                    rows = np.flatnonzero((codes >= 0) & bad_cat[np.where(codes >= 0, codes, 0)])
-                    flagged[rows] = True
-                    vals = np.asarray(labels, dtype=object)[codes[rows]]
-                    hints = np.array([_pattern_hint(c, pattern) if b else "" for c, b in zip(labels, bad_cat)],
-                                     dtype=object)[codes[rows]]  # per label that does not match
-                    for h in sorted(set(hints.tolist())):
-                        sel = hints == h
-                        p.add(t, rows[sel], name, vals[sel], f"value does not match {pattern}" + (f" ({h})" if h else ""))
-            lo = field.get("constraints", {}).get("minimum")
-            hi = field.get("constraints", {}).get("maximum")
-            if (lo is not None or hi is not None) and col.type in ("int64", "float64"):
-                v = np.asarray(col.values)
-                out = np.asarray(col.valid) & (((v < lo) if lo is not None else False) | ((v > hi) if hi is not None else False))
-                if np.any(out):
-                    rows = np.flatnonzero(out)
-                    flagged[rows] = True
-                    shown = np.array([_label(x) for x in v[rows].tolist()], dtype=object)  # per problem row
-                    na = np.isin(shown, list(_NA_WORDS))
-                    for sel, h in ((na, " (a code for unknown? leave the field empty for unknown)"), (~na, "")):
-                        p.add(t, rows[sel], name, shown[sel], f"value out of range [{lo}, {hi}]" + h)
-            if col.type == "date":
-                v = np.asarray(col.values)
-                future = np.asarray(col.valid) & (v > today)
-                if future.any():
-                    rows = np.flatnonzero(future)
-                    shown = (v[rows].astype("datetime64[D]")).astype(str).astype(object)
-                    p.add(t, rows, name, shown, f"date in the future (after {today_date.isoformat()})",
-                          severity="warning")
-            bad[(t, name)] = flagged
-        # duplicate ids
-        if ds._problems.missing(t, _ID[t]):
-            continue
-        idcol = tab[_ID[t]]
-        codes = np.asarray(idcol.codes)
-        ok = codes >= 0
-        if ok.any():
-            counts = np.bincount(codes[ok], minlength=len(idcol.categories))
-            dup = ok & (counts[np.where(ok, codes, 0)] > 1)
-            if dup.any():
-                rows = np.flatnonzero(dup)
-                p.add(t, rows, _ID[t], np.asarray(list(idcol.categories), dtype=object)[codes[rows]], "duplicate id")
-    # orphans
-    for t, link in (("defendants", ds._defendant_case), ("victims", ds._victim_case)):
-        if ds._problems.missing("cases", "case_id") or ds._problems.missing(t, "case_id"):
-            continue
-        col = ds.table(t)["case_id"]
-        codes = np.asarray(col.codes)
-        rows = np.flatnonzero((link < 0) & (codes >= 0))
-        p.add(t, rows, "case_id", np.asarray(list(col.categories), dtype=object)[codes[rows]], "case_id not in cases")
-    # date order
-    for t, first, second in (("cases", "filing_date", "closed_date"), ("defendants", "charge_date", "outcome_date")):
-        tab = ds.table(t)
-        a, b = tab[first], tab[second]
-        wrong = np.asarray(a.valid) & np.asarray(b.valid) & (np.asarray(b.values) < np.asarray(a.values))
-        rows = np.flatnonzero(wrong)
-        vals = np.asarray(b.values)[rows].astype("datetime64[D]").astype(str).astype(object)
-        p.add(t, rows, second, vals, f"{second} before {first}")
-    # outcome consistency: a decided outcome has a date (pending and unknown ones need none)
-    d = ds.defendants
-    outcome, odate = d["outcome"], d["outcome_date"]
-    decided = np.isin(np.asarray(outcome.codes),
-                      [i for i, c in enumerate(outcome.categories) if c in _decided_outcomes()])
-    rows = np.flatnonzero(decided & ~np.asarray(odate.valid) & ~bad[("defendants", "outcome_date")])
-    p.add("defendants", rows, "outcome_date", "", "outcome decided but outcome_date missing", severity="warning")
-    # minor vs age
-    vic = ds.victims
-    age, minor = vic["age"], vic["minor"]
-    both = np.asarray(age.valid) & np.asarray(minor.valid) & ~bad[("victims", "age")] & ~bad[("victims", "minor")]
-    ages = np.asarray(age.values)
-    is_minor = np.asarray(minor.values).astype(bool)
-    wrong = both & ((ages < 18) != is_minor)
-    rows = np.flatnonzero(wrong)
-    if rows.size:
-        shown = np.char.add(np.char.add("minor=", np.where(is_minor[rows], "true", "false")),
-                            np.char.add(", age=", ages[rows].astype(str))).astype(object)
-        p.add("victims", rows, "minor", shown, "minor flag contradicts age")
-    return p.frame(ds._files)
+#: Returns the owner of the bundled sample, for :meth:`Dataset.sample` and for
+#: :func:`read_dataset` to label the sample folder.  :mod:`traffickstats.datasets` owns
+#: the sample (its files, name and notice, and the one function that loads it) and sits
+#: a layer above this module (it builds Datasets), so this module never imports it: the
+#: package front sets this hook on import, to a function that imports the datasets
+#: layer on first use (it needs pandas, and ``import traffickstats`` stays NumPy-only).
+_sample_owner: Callable[[], _SampleOwner] | None = None
 
 
-def _pattern_hint(label: str, pattern: str) -> str:
-    if label.strip().lower() in _NA_WORDS:
-        return "leave the field empty for unknown"
-    if pattern == "^[A-Z]{2}$":
-        if re.fullmatch(r"[A-Za-z]{2}", label.strip()):
-            return f"did you mean {label.strip().upper()!r}? codes are upper-case"
-        return "an ISO 3166 alpha-2 code: two capital letters"
-    return ""
+def _bundled_sample() -> _SampleOwner:
+    if _sample_owner is None:  # pragma: no cover - traffickstats/__init__.py sets it on import
+        raise RuntimeError("the bundled sample's owner is not connected (traffickstats/__init__.py connects it)")
+    return _sample_owner()
 
 
 def validate(data: Any) -> Any:
@@ -975,25 +226,6 @@ def validate(data: Any) -> Any:
     return ds.problems()
 
 
-def _summary(problems: Any, why: str | None = None, severity: str = "error", limit: int = 10) -> str:
-    rows = problems[problems["severity"] == severity]
-    noun = "problem(s)" if severity == "error" else "warning(s)"
-    lines = [f"{len(rows)} {noun} found in the dataset" + (f" ({why})" if why else "") + ":"]
-    pd = _pandas()
-    for rec in rows.head(limit).itertuples(index=False):
-        where = rec.file
-        if rec.line is not pd.NA and rec.line is not None:
-            where += f", line {rec.line}"
-        elif rec.row is not pd.NA and rec.row is not None:
-            where += f", row {rec.row}"
-        col = f", column {rec.column!r}" if rec.column else ""
-        val = f" ({rec.value!r})" if rec.value not in ("", None) else ""
-        lines.append(f"  {where}{col}: {rec.problem}{val}")
-    if len(rows) > limit:
-        lines.append(f"  ... and {len(rows) - limit} more; traffickstats.validate() lists them all")
-    return "\n".join(lines)
-
-
 def _file_error(table: str, path: Path, message: str, line: int | None = None, column: str | None = None) -> DatasetError:
     p = _Problems()
     p.add(table, None if line is None or line < 2 else np.array([line - 2]), column, "", f"cannot be read: {message}",
@@ -1005,7 +237,7 @@ def _file_error(table: str, path: Path, message: str, line: int | None = None, c
 
 def _read_csv(path: Path, table: str) -> Table:
     """One CSV file as a Table: every column as text categories (lists split on ';')."""
-    from ._csv import read_csv
+    from ..engine.csv import read_csv
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
@@ -1054,7 +286,7 @@ def _read(folder: str | os.PathLike, *, sensitive: bool = False, name: str | Non
         path = files[t]
         assert path is not None
         if path.suffix == ".parquet":
-            from ._arrow import read_parquet
+            from ..engine.parquet import read_parquet
 
             tables[t] = read_parquet(path)
         else:
@@ -1063,11 +295,10 @@ def _read(folder: str | os.PathLike, *, sensitive: bool = False, name: str | Non
     ds._setup(tables["cases"], tables["defendants"], tables["victims"], sensitive=sensitive, name=name or folder.name,
               notice=None, files={t: str(p) for t, p in files.items() if p is not None})
     ds.source = str(folder)
-    from .datasets._synthetic import SYNTHETIC_NOTICE, sample_dir
-
-    if folder.resolve() == sample_dir().resolve():
-        ds.notice = SYNTHETIC_NOTICE
-        ds.name = name or "traffickstats synthetic sample"
+    sample = _bundled_sample()
+    if folder.resolve() == sample.sample_dir().resolve():
+        ds.notice = sample.SYNTHETIC_NOTICE
+        ds.name = name or sample.SAMPLE_NAME
     return ds
 
 
