@@ -218,7 +218,7 @@ def test_pending_edges_still_exist():
     edges = graph(package_dir())
     gone = [e for e in PENDING if e[0] not in edges or e[1] not in {t for t, _ in edges[e[0]]}]
     assert not gone, (f"remove from PENDING (the import is gone): {gone}; with _groupby.py -> table.py "
-                      "gone, delete traffickstats/table.py and its entry in LAYERS too")
+                      "gone, delete traffickstats/table/ and its entry in LAYERS too")
 
 
 # --------------------------------------------------------------------------- the checker checks
