@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import traffickstats as ts
-from traffickstats.dataset import DatasetError
+from traffickstats.model.dataset import DatasetError
 from traffickstats.datasets import sample_dir, synthetic_frames
 
 
@@ -213,7 +213,8 @@ def test_list_items_are_stripped_and_counted_once_like_the_python_twin(values, a
     """The rule for list columns (platforms, agencies, coercion) against a Python twin,
     from a DataFrame of lists or of ';'-joined text, with a warning whenever it changes
     anything."""
-    from traffickstats.dataset import _Problems, _series_to_column
+    from traffickstats.model.coercion import _series_to_column
+    from traffickstats.model.problems import _Problems
 
     field = {"name": "p", "ts:type": "list<category>"}
     s = pd.Series([None if v is None else (";".join(v) if as_text else v) for v in values], dtype=object)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import traffickstats as ts
 from traffickstats import stats as S
-from traffickstats.dataset import Dataset
+from traffickstats.model.dataset import Dataset
 
 import pandas_reference as pr  # tests/ is on sys.path (conftest.py)
 from pandas_reference import COERCION, PLATFORMS, RELATIONSHIPS, WAYS

@@ -3,6 +3,11 @@
 The package stores case-level records (cases, defendants, victims) in typed columns
 held by a C core and computes yearly statistics with explicit denominators.
 
+The front: this module only re-exports; nothing inside the package imports it.
+The layers, each importing only itself and those below (``tests/test_imports.py``):
+``_core``/``errors`` -> ``engine`` (Table, CSV, Arrow, group-by) -> ``model`` (the
+Dataset) -> ``datasets`` (the bundled sample) -> ``stats`` -> ``report`` -> ``cli``.
+
 Quick tour
 ----------
 >>> import traffickstats as ts
@@ -11,21 +16,18 @@ Quick tour
 >>> t.num_rows
 3
 """
-from importlib.metadata import PackageNotFoundError, version as _version
+from typing import Any
 
-from ._groupby import crosstab, group_by, month, value_counts, year
-from ._csv import read_csv
+from ._version import __version__
 from .errors import DatasetError, DatasetWarning, DataWarning, ParseError, ParseWarning
-from ._arrow import read_parquet
-from .table import TYPES, Column, Table
-from .dataset import Dataset, read_dataset, schema, validate
+from ._groupby import crosstab, group_by, month, value_counts, year
+from .engine.csv import read_csv
+from .engine.parquet import read_parquet
+from .engine.table import TYPES, Column, Table
+from .model import dataset as _model_dataset
+from .model.dataset import Dataset, read_dataset, schema, validate
 from . import stats
 from .report import Report, report
-
-try:
-    __version__ = _version("traffickstats")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
 
 def load_sample() -> Dataset:
@@ -35,18 +37,27 @@ def load_sample() -> Dataset:
     2020 report reproduces the figures published in the HTI Federal Human Trafficking
     Report 2020; they contain no real person or case.
     """
-    from .datasets import load_sample as _load
+    return _datasets().load_sample()   # a re-export, loaded on first use (see below)
 
-    return _load()
+
+def _datasets() -> Any:
+    # ``traffickstats.datasets`` imports pandas; it is loaded on first use so that
+    # ``import traffickstats`` stays NumPy-only.  (Not ``from . import datasets``:
+    # that asks this module's __getattr__ first, which would call this again.)
+    import importlib
+
+    return importlib.import_module(".datasets", __name__)
+
+
+# The bundled sample belongs to the datasets layer, above the data model; the model
+# reaches it (Dataset.sample(), the sample's name and notice in read_dataset) through
+# this hook, which only the front can set without an upward import.
+_model_dataset._sample_owner = _datasets
 
 
 def __getattr__(name: str) -> object:
-    # ``traffickstats.datasets`` imports pandas; load it on first use so that
-    # ``import traffickstats`` stays NumPy-only.
     if name == "datasets":
-        import importlib
-
-        return importlib.import_module(".datasets", __name__)
+        return _datasets()
     raise AttributeError(f"module 'traffickstats' has no attribute {name!r}")
 
 

@@ -17,7 +17,7 @@ import warnings
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from traffickstats.dataset import Dataset
+    from .model.dataset import Dataset
 
 __all__ = ["main"]
 
@@ -29,7 +29,7 @@ class _UserError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from traffickstats import __version__
+    from ._version import __version__
 
     p = argparse.ArgumentParser(prog="traffickstats",
                                 description="Yearly statistics on human-trafficking case records.")
@@ -62,28 +62,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> Dataset:
-    import traffickstats as ts
+    from .datasets import load_sample
+    from .errors import DatasetError
+    from .model.dataset import read_dataset
 
     if args.data:
         try:
-            return ts.read_dataset(args.data, sensitive=args.sensitive)
+            return read_dataset(args.data, sensitive=args.sensitive)
         except FileNotFoundError as exc:
             raise _UserError(str(exc)) from None
-        except ts.dataset.DatasetError as exc:
+        except DatasetError as exc:
             raise _UserError(f"{exc}\n(run 'traffickstats validate {args.data}' for the full list)") from None
-    ds = ts.Dataset.sample()
+    ds = load_sample()
     ds.sensitive = bool(args.sensitive)
     return ds
 
 
 def _report(args: argparse.Namespace) -> int:
-    import traffickstats as ts
+    from .report import report
 
     if args.min_cell is not None and args.min_cell < 0:
         raise _UserError(f"--min-cell must be 0 or more, got {args.min_cell}")
     ds = _load(args)
     try:
-        rep = ts.report(ds, year=args.year, compare_to=args.compare_to, min_cell=args.min_cell,
+        rep = report(ds, year=args.year, compare_to=args.compare_to, min_cell=args.min_cell,
                         since=args.since, method=args.interval)
     except ValueError as exc:
         raise _UserError(str(exc)) from None
@@ -105,11 +107,12 @@ def _write(text: str, output: str | None) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    import traffickstats as ts
+    from .datasets import sample_dir
+    from .model.dataset import validate
 
-    folder = str(ts.datasets.sample_dir()) if args.sample else args.folder
+    folder = str(sample_dir()) if args.sample else args.folder
     try:
-        problems = ts.validate(folder)
+        problems = validate(folder)
     except FileNotFoundError as exc:
         raise _UserError(str(exc)) from None
     errors = int((problems["severity"] == "error").sum())
@@ -137,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        from traffickstats.errors import DatasetWarning, DataWarning, ParseWarning
+        from .errors import DatasetWarning, DataWarning, ParseWarning
 
         ours = (DatasetWarning, DataWarning, ParseWarning)
         with warnings.catch_warnings(record=True) as caught:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import stats as S
-from .dataset import Dataset
+from .model.dataset import Dataset
 
 __all__ = ["Report", "report", "LABELS"]
 
@@ -484,7 +484,7 @@ def report(dataset: Dataset, year: Any = 2020, compare_to: Any = None, min_cell:
     Report
     """
     from .stats import _args
-    from .stats._metrics import _prep
+    from .stats.populations import _prep
     from .stats.intervals import canonical_method
 
     if not isinstance(dataset, Dataset):

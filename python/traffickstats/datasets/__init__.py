@@ -1,4 +1,4 @@
-"""Bundled data sets.
+"""Bundled data sets: the one owner of the bundled sample.
 
 The only data set is a synthetic sample of federal human-trafficking case records
 (cases, defendants, victims) calibrated so that its 2020 statistics reproduce the
@@ -9,6 +9,12 @@ Trafficking Report 2020.  It contains no real person or case; see
 :func:`synthetic_frames` and :func:`write_sample` use NumPy and pandas only;
 :func:`synthetic` and :func:`load_sample` wrap them in a
 :class:`~traffickstats.Dataset` (and so import the C extension, lazily).
+
+Every way to the sample leads here: ``traffickstats.load_sample()`` and
+``Dataset.sample()`` call :func:`load_sample`, and :func:`~traffickstats.read_dataset`
+gives the folder :func:`sample_dir` the sample's name (:data:`SAMPLE_NAME`) and
+:data:`SYNTHETIC_NOTICE` (the data model, the layer below, reaches this package
+through a hook that the package front sets).
 """
 from __future__ import annotations
 
@@ -17,10 +23,11 @@ from typing import TYPE_CHECKING
 from ._synthetic import SYNTHETIC_NOTICE, sample_dir, synthetic_frames, write_sample
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..dataset import Dataset
+    from ..model.dataset import Dataset
 
 __all__ = ["SYNTHETIC_NOTICE", "sample_dir", "synthetic_frames", "write_sample", "synthetic", "load_sample"]
 
+#: The name of the bundled sample (and of ``synthetic(0, 1)``), shown in its reports.
 SAMPLE_NAME = "traffickstats synthetic sample"
 
 
@@ -53,7 +60,7 @@ def synthetic(seed: int = 0, scale: float = 1) -> "Dataset":
     >>> int(ts.stats.new_cases(ds, 2020)["count"].iloc[0])
     165
     """
-    from ..dataset import Dataset
+    from ..model.dataset import Dataset
 
     frames = synthetic_frames(seed=seed, scale=scale)
     label = SAMPLE_NAME if (seed, scale) == (0, 1) else f"traffickstats synthetic data (seed={seed}, scale={scale})"
@@ -78,8 +85,7 @@ def load_sample() -> "Dataset":
     >>> ds.notice == ts.datasets.SYNTHETIC_NOTICE
     True
     """
-    from ..dataset import read_dataset
+    from ..model.dataset import read_dataset
 
-    ds = read_dataset(sample_dir(), validate=False, name=SAMPLE_NAME)
-    ds.notice = SYNTHETIC_NOTICE
-    return ds
+    # read_dataset names the sample folder SAMPLE_NAME and sets its notice (see above)
+    return read_dataset(sample_dir(), validate=False)

@@ -17,8 +17,7 @@ population left out of the denominator because the value is unknown) and
 The counting runs on the group-by engine (C kernels); nothing loops over records
 in Python.
 """
-from ._metrics import (
-    BY,
+from .metrics import (
     active_cases,
     active_defendants,
     active_sex_share,
@@ -47,6 +46,7 @@ from ._metrics import (
 )
 from .disclosure import apply_min_cell, suppress
 from .intervals import METHODS, proportion_ci
+from .populations import BY
 
 __all__ = [
     "BY", "METHODS", "proportion_ci", "suppress", "apply_min_cell",

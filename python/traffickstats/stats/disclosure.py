@@ -30,6 +30,7 @@ from typing import Any, Hashable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._args import min_cell
+from .populations import BY
 
 __all__ = ["suppress", "determined", "apply_min_cell", "System"]
 
@@ -175,8 +176,6 @@ _NUMBERS = ("count", "numerator", "denominator", "unknown", "estimate", "ci_low"
 
 
 def _group_cols(frame: Any) -> list[str]:
-    from ._metrics import BY
-
     return [c for c in frame.columns if c in BY]
 
 

@@ -1,4 +1,4 @@
-"""Arrow interop: import through the Arrow PyCapsule Interface, Parquet, pandas ArrowDtype.
+"""Arrow interop: import through the Arrow PyCapsule Interface and pandas ArrowDtype.
 
 Export needs no Python: :class:`~traffickstats.Table` and :class:`~traffickstats.Column`
 implement ``__arrow_c_schema__``, ``__arrow_c_stream__`` / ``__arrow_c_array__`` in C
@@ -32,27 +32,30 @@ whose index points at a null entry is null.
 
 Anything else (timestamps, uint64, float16, decimals, nested structs, ...) raises
 ``TypeError`` naming the column and its Arrow format string; cast it first.
+
+This module builds columns only: the Table class (:mod:`traffickstats.engine.table`)
+imports it, so it never imports that class (``from_arrow`` is given the class to build).
+Parquet files are read in :mod:`traffickstats.engine.parquet`.
 """
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 import numpy as np
 
-from . import _core
+from .. import _core
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .table import Table
-
-__all__ = ["from_arrow", "read_parquet"]
+__all__ = ["from_arrow", "columns_from_arrow", "concat_columns", "column_from_arrow_series"]
 
 _INT32_MAX = 2**31 - 1
 
+_T = TypeVar("_T", bound=_core.Table)
 
-def from_arrow(obj: Any, cls: type[Table] | None = None) -> "Table":
+
+def from_arrow(obj: Any, cls: type[_T]) -> _T:
     """Build a Table from any object exposing the Arrow PyCapsule Interface.
 
     Parameters
@@ -62,8 +65,9 @@ def from_arrow(obj: Any, cls: type[Table] | None = None) -> "Table":
         polars DataFrame, a DuckDB relation, another traffickstats Table) or
         ``__arrow_c_array__`` (a pyarrow RecordBatch, or a single array, which
         becomes a one-column table named after its field).
-    cls : type, optional
-        The Table class to build (a subclass of :class:`traffickstats.Table`).
+    cls : type
+        The Table class to build (:class:`traffickstats.Table` or a subclass; this
+        module does not import the Table class, which imports this module).
 
     Returns
     -------
@@ -79,10 +83,12 @@ def from_arrow(obj: Any, cls: type[Table] | None = None) -> "Table":
     ValueError
         If the producer's buffers are inconsistent (offsets, codes, UTF-8).
     """
-    if cls is None:
-        from .table import Table
+    names, cols = columns_from_arrow(obj)
+    return cls(dict(zip(names, cols)))
 
-        cls = Table
+
+def columns_from_arrow(obj: Any) -> tuple[tuple[str, ...], tuple[_core.Column, ...]]:
+    """The column names and columns of an Arrow PyCapsule producer (see :func:`from_arrow`)."""
     if hasattr(obj, "__arrow_c_stream__"):
         names, batches = _core._arrow_import_stream(obj.__arrow_c_stream__())
     elif hasattr(obj, "__arrow_c_array__"):
@@ -99,10 +105,8 @@ def from_arrow(obj: Any, cls: type[Table] | None = None) -> "Table":
         dup = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"column {dup!r}: duplicate column name in the Arrow data")
     if len(batches) == 1:
-        cols = batches[0]
-    else:
-        cols = tuple(concat_columns(name, [b[j] for b in batches]) for j, name in enumerate(names))
-    return cls(dict(zip(names, cols)))
+        return names, tuple(batches[0])
+    return names, tuple(concat_columns(name, [b[j] for b in batches]) for j, name in enumerate(names))
 
 
 def _text_and_offsets(col: _core.Column) -> tuple[np.ndarray, np.ndarray]:
@@ -166,36 +170,6 @@ def _join_offsets(name: str, offsets: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(pieces).astype(np.int32)
 
 
-def read_parquet(path: str | os.PathLike, columns: Sequence[str] | None = None) -> "Table":
-    """Read a Parquet file into a Table (needs pyarrow: ``pip install 'traffickstats[arrow]'``).
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file (or a directory of Parquet files, read as one table).
-    columns : sequence of str, optional
-        Read only these columns.
-
-    Returns
-    -------
-    Table
-        Files written from a traffickstats Table (``pyarrow.parquet.write_table(
-        pyarrow.table(t), path)``) read back with the same column types: pyarrow stores
-        the Arrow schema, so categories come back dictionary-encoded.
-    """
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("read_parquet() needs pyarrow: pip install 'traffickstats[arrow]'") from None
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such Parquet file: {os.fspath(path)!r}")
-    try:
-        table = pq.read_table(path, columns=None if columns is None else list(columns))
-    except Exception as exc:  # pyarrow raises its own ArrowInvalid/OSError types
-        raise ValueError(f"{os.fspath(path)!r}: cannot read as Parquet: {exc}") from exc
-    return from_arrow(table)
-
-
 _ARROW_TYPES = {
     "bool": "bool_", "int32": "int32", "int64": "int64", "float64": "float64", "date": "date32",
     "string": "string",
@@ -225,4 +199,4 @@ def column_from_arrow_series(name: str, s: "pd.Series", type_: str | None) -> _c
                 chunked = chunked.cast(target)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise TypeError(f"column {name!r}: cannot convert {chunked.type} to {type_}: {exc}") from exc
-    return from_arrow(pa.table({name: chunked}))[name]
+    return columns_from_arrow(pa.table({name: chunked}))[1][0]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, cast
 
 import numpy as np
 
-from . import _core, _groupby
+from .. import _core, _groupby
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -264,7 +264,7 @@ def _from_pandas_series(name: str, s: Any, type_: str | None) -> _core.Column:
     if isinstance(dtype, pd.DatetimeTZDtype):
         raise TypeError(f"column {name!r}: time-zone aware datetimes are not dates; convert with .dt.tz_localize(None)")
     if isinstance(dtype, pd.ArrowDtype):
-        from ._arrow import column_from_arrow_series
+        from .arrow import column_from_arrow_series
 
         return column_from_arrow_series(name, s, type_)
     if isinstance(dtype, np.dtype):
@@ -557,7 +557,7 @@ class Column(_core.Column):
             return arr, np.ones(len(arr), dtype=bool)
         raise TypeError(f"cannot compare a {t} column with an array of dtype {arr.dtype}")
 
-    # Arrow PyCapsule Interface (csrc/arrow.c; see traffickstats._arrow)
+    # Arrow PyCapsule Interface (csrc/arrow.c; see traffickstats.engine.arrow)
     def __arrow_c_schema__(self) -> Any:
         """An ``arrow_schema`` PyCapsule describing this column's Arrow type."""
         return _core._arrow_export_schema(self)
@@ -754,8 +754,8 @@ class Table(_core.Table):
         return all(_column_equals(a, b) for a, b in zip(self.columns, cast("tuple[Column, ...]", other.columns)))
 
     def to_csv(self, path_or_file: Any, **options: Any) -> None:
-        """Write the table as CSV that ``read_csv`` reads back equal (see :func:`traffickstats._csv.to_csv`)."""
-        from ._csv import to_csv
+        """Write the table as CSV that ``read_csv`` reads back equal (see :func:`traffickstats.engine.csv.to_csv`)."""
+        from .csv import to_csv
 
         to_csv(self, path_or_file, **options)
 
@@ -772,10 +772,10 @@ class Table(_core.Table):
     def from_arrow(cls, obj: Any) -> "Table":
         """Build a table from any Arrow PyCapsule producer (pyarrow, polars, DuckDB).
 
-        See :func:`traffickstats._arrow.from_arrow` for the type mapping and which
+        See :func:`traffickstats.engine.arrow.from_arrow` for the type mapping and which
         conversions copy.
         """
-        from ._arrow import from_arrow
+        from .arrow import from_arrow
 
         return from_arrow(obj, cls)
 
@@ -857,7 +857,7 @@ def _warn_lost_pandas_info(df: Any) -> None:
 
     import pandas as pd
 
-    from .errors import DataWarning
+    from ..errors import DataWarning
 
     idx = df.index
     named = [n for n in idx.names if n is not None]

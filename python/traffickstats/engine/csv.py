@@ -15,8 +15,8 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, BinaryIO, Union
 
-from traffickstats import _core
-from traffickstats.errors import ParseError, ParseWarning
+from .. import _core
+from ..errors import ParseError, ParseWarning
 
 __all__ = ["read_csv", "to_csv"]
 
