@@ -1,89 +1,92 @@
-"""The bridge from the domain layer to the group-by engine.
+"""The bridge from the statistics to the C engine.
 
-Every count, sum, mean and median of the statistics goes through
-:func:`traffickstats.group_by` (the C kernels) with a NumPy boolean ``where=``
-mask: nothing here loops over rows.  Masks are built from the columns' zero-copy
-``values``/``valid``/``codes`` arrays.
+A statistic's populations are NumPy boolean masks over one table's rows (built from
+the columns' zero-copy ``values``/``valid``/``codes`` arrays); its ``by=`` groups are
+a :class:`Key` (int32 codes, -1 = in no group).  Every count of one statistic, for all
+its years and all its populations, is one engine call (``_core._gb_tally``): nothing
+here loops over rows, and no group-by runs on a made-up constant key.  Means and
+medians go through :func:`traffickstats.group_by` (the same kernels as the public
+group-by), once for all years.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from .. import _core
-from .._groupby import group_by
+from ..engine.groupby import group_by
 
 ALL = "all"
 
 
-def category(name: str, codes: np.ndarray, labels: Sequence[str]) -> _core.Column:
-    """A category column from int32 codes (-1 = null) and labels (no copy of codes)."""
-    codes = np.ascontiguousarray(codes, dtype=np.int32)
-    valid = codes >= 0
-    return _core.make_column(name, "category", codes, None if valid.all() else valid, None, list(labels))
+class Key(NamedTuple):
+    """The groups of one table's rows for ``by=``."""
+
+    codes: np.ndarray | None   #: int32 group of each row, -1 = in no group; None: one group
+    labels: list[str]          #: the group labels (``[ALL]`` for one group)
 
 
-def tally(n: int, where: np.ndarray, aggs: Mapping[str, tuple[Any, str]], key: Any = None,
-          labels: Sequence[str] | None = None, items: Any = None,
-          item_labels: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Aggregate the rows selected by ``where``, per group.
+ONE_GROUP = Key(None, [ALL])
 
-    Parameters
-    ----------
-    n : int
-        Number of rows.
-    where : bool ndarray
-        The population.
-    aggs : mapping of output name to (array or Column, func)
-        ``func`` is a group-by function (``sum``, ``size``, ``mean``, ``median``...).
-    key : category Column, optional
-        Grouping key; one group (labelled ``"all"``) when omitted.
-    labels : sequence of str
-        All labels of ``key`` (groups that do not occur get 0 / NaN).
-    items : list<category> Column, optional
-        A list column to explode as a second key (a row counts once per item).
-    item_labels : sequence of str
-        All item labels.
 
-    Returns
-    -------
-    dict of str to ndarray
-        Arrays of shape ``(len(labels),)`` or ``(len(labels), len(item_labels))``.
+def _masks(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.ascontiguousarray(m, dtype=bool) for m in masks]
+
+
+def counts(masks: Sequence[np.ndarray], key: Key = ONE_GROUP) -> np.ndarray:
+    """Rows of each mask in each group: int64 of shape ``(len(masks), len(key.labels))``."""
+    return _core._gb_tally(_masks(masks), key.codes, len(key.labels))
+
+
+def value_counts(masks: Sequence[np.ndarray], key: Key, column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of each mask by group and value of a category or list<category> column.
+
+    Returns ``(per_value, rows)``: ``per_value[j, g, c]`` counts the rows of mask ``j``
+    in group ``g`` whose value is (for a list: whose list holds) category ``c`` of the
+    column (a row counts once per item of its list); ``rows[j, g]`` counts the rows of
+    mask ``j`` in group ``g`` whatever their value (null, an empty list or any).  One
+    engine call.
     """
-    if not np.any(where):
-        # empty population: every group is empty (also sidesteps the engine's radix
-        # overflow on zero-row list explodes, see test_groupby's sort=False case)
-        shape0 = (1 if key is None else len(labels or []),) + (() if items is None else (len(item_labels or []),))
-        return {name: (np.zeros(shape0, dtype=np.int64) if func in ("size", "count", "sum") else np.full(shape0, np.nan))
-                for name, (_, func) in aggs.items()}
-    data: dict[str, Any] = {"_k": np.zeros(n, dtype=bool) if key is None else key}
-    keys = ["_k"]
-    glabels = [False] if key is None else list(labels or [])
-    if items is not None:
-        data["_i"] = items
-        keys.append("_i")
-    spec = {}
-    for out, (arr, func) in aggs.items():
-        data["v_" + out] = arr
-        spec[out] = ("v_" + out, func)
-    res = group_by(data, keys, where=where).agg(**spec)
-    gpos = {lab: i for i, lab in enumerate(glabels)}
-    gi = np.array([gpos[v] for v in res["_k"]], dtype=np.int64)  # per result group, not per row
-    shape: tuple[int, ...] = (len(glabels),)
-    idx: Any = gi
-    if items is not None:
-        ipos = {lab: i for i, lab in enumerate(item_labels or [])}
-        ii = np.array([ipos[v] for v in res["_i"]], dtype=np.int64)
-        shape = (len(glabels), len(ipos))
-        idx = (gi, ii)
-    result: dict[str, np.ndarray] = {}
-    for name, (_, func) in aggs.items():
-        vals = np.ma.getdata(res[name])
-        if func in ("size", "count", "sum") and vals.dtype.kind in "iub":
-            full = np.zeros(shape, dtype=np.int64)
-        else:
-            full = np.full(shape, np.nan)
-        full[idx] = vals
-        result[name] = full
-    return result
+    ncat = len(column.categories)
+    ngroups = len(key.labels)
+    if column.type == "list<category>":
+        out = _core._gb_tally(_masks(masks), key.codes, ngroups, column, row_counts=True)
+        return out[:, :, :ncat], out[:, :, ncat]
+    # a category column: one slot more for the rows whose value is null
+    valid = np.asarray(column.valid)
+    value = np.where(valid, np.asarray(column.codes), ncat).astype(np.int32)
+    if key.codes is None:
+        codes = value
+    else:
+        codes = np.where(key.codes >= 0, key.codes * np.int32(ncat + 1) + value, -1).astype(np.int32)
+    out = _core._gb_tally(_masks(masks), codes, ngroups * (ncat + 1)).reshape(len(masks), ngroups, ncat + 1)
+    return out[:, :, :ncat], out.sum(axis=2)
+
+
+def means_and_medians(masks: Sequence[np.ndarray], key: Key, values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and median of ``values`` over the rows of each mask, by group: two float64
+    arrays of shape ``(len(masks), len(key.labels))``, NaN where a group has no value.
+
+    The masks must be disjoint (each row in at most one), as the rows convicted in
+    different years are: they become one key, so one group-by serves them all.
+    """
+    k, ngroups = len(masks), len(key.labels)
+    mask_of = np.full(len(values), -1, dtype=np.int32)
+    for j, m in enumerate(masks):  # per mask, not per row
+        if np.any(mask_of[m] >= 0):
+            raise ValueError("means_and_medians needs disjoint masks")
+        mask_of[m] = j
+    group = np.zeros(len(values), dtype=np.int32) if key.codes is None else key.codes
+    cell = np.where((mask_of >= 0) & (group >= 0), mask_of * np.int32(ngroups) + group, -1).astype(np.int32)
+    mean = np.full(k * ngroups, np.nan)
+    median = np.full(k * ngroups, np.nan)
+    valid = cell >= 0
+    if np.any(valid):
+        labels = [str(i) for i in range(k * ngroups)]
+        cells = _core.make_column("cell", "category", cell, None if valid.all() else valid, None, labels)
+        res = group_by({"cell": cells, "v": values}, "cell").agg(mean=("v", "mean"), median=("v", "median"))
+        at = np.array([int(c) for c in res["cell"]], dtype=np.int64)  # per cell, not per row
+        mean[at] = np.ma.filled(np.ma.asarray(res["mean"], dtype=np.float64), np.nan)
+        median[at] = np.ma.filled(np.ma.asarray(res["median"], dtype=np.float64), np.nan)
+    return mean.reshape(k, ngroups), median.reshape(k, ngroups)

@@ -96,29 +96,36 @@ def _finish_shares(out: Any, method: str, level: float) -> Any:
     return out[cols]
 
 
-def _simple_share(p: _Prep, table: str, by: str | None, pop: np.ndarray, known: np.ndarray,
-                  yes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    key, labels = p.key(table, by)
-    n = len(pop)
-    r = _engine.tally(n, pop, {"num": (yes & known, "sum"), "den": (known, "sum"), "size": (known, "size")},
-                      key=key, labels=labels)
-    return r["num"], r["den"], r["size"] - r["den"]
+def _share_counts(p: _Prep, table: str, by: str | None,
+                  parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(numerator, denominator, unknown) by group of each (population, known, yes):
+    one engine call for all of them."""
+    masks = []
+    for pop, known, yes in parts:
+        answered = pop & known
+        masks += [answered & yes, answered, pop]
+    c = _engine.counts(masks, p.key(table, by))
+    return [(c[3 * i], c[3 * i + 1], c[3 * i + 2] - c[3 * i + 1]) for i in range(len(parts))]
 
 
-def _dist_share(p: _Prep, table: str, by: str | None, pop: np.ndarray, known: np.ndarray, col: Any,
-                values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per value of a category or list column: (numerator (G,V), denominator (G,), unknown (G,))."""
-    key, labels = p.key(table, by)
-    n = len(pop)
-    tot = _engine.tally(n, pop, {"den": (known, "sum"), "size": (known, "size")}, key=key, labels=labels)
-    per = _engine.tally(n, pop & known, {"num": (known, "size")}, key=key, labels=labels, items=col,
-                        item_labels=list(col.categories))
+def _dist_counts(p: _Prep, table: str, by: str | None, pops: Sequence[np.ndarray], known: np.ndarray,
+                 col: Any, values: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per value of a category or list column, for each population: (numerator (G,V),
+    denominator (G,), unknown (G,)); one engine call for all of them."""
+    masks = []
+    for pop in pops:
+        masks += [pop & known, pop]
+    per, rows = _engine.value_counts(masks, p.key(table, by), col)
     cats = list(col.categories)
-    num = np.zeros((len(labels), len(values)), dtype=np.int64)
-    for j, v in enumerate(values):  # per allowed value, not per row
-        if v in cats:
-            num[:, j] = per["num"][:, cats.index(v)]
-    return num, tot["den"], tot["size"] - tot["den"]
+    out = []
+    for i in range(len(pops)):
+        num = np.zeros((per.shape[1], len(values)), dtype=np.int64)
+        for j, v in enumerate(values):  # per allowed value, not per row
+            if v in cats:
+                num[:, j] = per[2 * i, :, cats.index(v)]
+        out.append((num, rows[2 * i], rows[2 * i + 1] - rows[2 * i]))
+    return out
 
 
 def _list_len(col: Any) -> np.ndarray:
@@ -170,13 +177,10 @@ def _protected(fn: Any) -> Any:
 
 def _counts(stat: str, ds: Dataset, year: Any, by: str | None, table: str, pop_of: Any) -> Any:
     p = _prep(ds)
-    rows = []
-    key, labels = p.key(table, by)
-    for y in _args.years(year):
-        pop = pop_of(p, y)
-        r = _engine.tally(len(pop), pop, {"n": (pop, "size")}, key=key, labels=labels)
-        rows.append((y, r["n"]))
-    return _count_frame(stat, rows, by, labels)
+    years = _args.years(year)
+    key = p.key(table, by)
+    n = _engine.counts([pop_of(p, y) for y in years], key)
+    return _count_frame(stat, list(zip(years, n)), by, key.labels)
 
 
 @_protected
@@ -247,12 +251,10 @@ def life_sentences(ds: Dataset, year: Any, by: str | None = None) -> Any:
 def _shares(stat: str, ds: Dataset, year: Any, by: str | None, table: str, parts_of: Any,
             method: str, level: float) -> Any:
     p = _prep(ds)
-    _, labels = p.key(table, by)
-    rows = []
-    for y in _args.years(year):
-        pop, known, yes = parts_of(p, y)
-        rows.append((y, *_simple_share(p, table, by, pop, known, yes)))
-    return _share_frame(stat, rows, by, labels, None, method, level)
+    years = _args.years(year)
+    shares = _share_counts(p, table, by, [parts_of(p, y) for y in years])
+    rows = [(y, *s) for y, s in zip(years, shares)]
+    return _share_frame(stat, rows, by, p.key(table, by).labels, None, method, level)
 
 
 @_protected
@@ -368,11 +370,10 @@ def _dist(stat: str, ds: Dataset, year: Any, by: str | None, table: str, column:
     col = ds.table(table)[column]
     values = values or _items(table, column)
     known = (_list_len(col) > 0) if col.type == "list<category>" else np.asarray(col.valid)
-    _, labels = p.key(table, by)
-    rows = []
-    for y in _args.years(year):
-        rows.append((y, *_dist_share(p, table, by, pop_of(p, y), known, col, values)))
-    return _share_frame(stat, rows, by, labels, values, method, level)
+    years = _args.years(year)
+    shares = _dist_counts(p, table, by, [pop_of(p, y) for y in years], known, col, values)
+    rows = [(y, *s) for y, s in zip(years, shares)]
+    return _share_frame(stat, rows, by, p.key(table, by).labels, values, method, level)
 
 
 @_protected
@@ -454,21 +455,21 @@ def sentences(ds: Dataset, year: Any, by: str | None = None) -> Any:
     d = ds.defendants
     months = d["sentence_months"]
     life, _ = _flag(d["life_sentence"])
-    key, labels = p.key("defendants", by)
+    key = p.key("defendants", by)
+    years = _args.years(year)
+    known = np.asarray(months.valid)
+    convs = [p.convicted(y) for y in years]   # disjoint: one outcome date per defendant
+    c = _engine.counts([m for conv in convs for m in (conv, conv & known, conv & life)], key)
+    mean, median = _engine.means_and_medians([conv & known for conv in convs], key, months)
     pd = _pd()
     parts = []
-    for y in _args.years(year):
-        conv = p.convicted(y)
-        known = np.asarray(months.valid)
-        r = _engine.tally(p.nd, conv, {"convicted": (known, "size"), "count": (known, "sum"),
-                                       "life": (life, "sum")}, key=key, labels=labels)
-        m = _engine.tally(p.nd, conv & known, {"mean": (months, "mean"), "median": (months, "median")},
-                          key=key, labels=labels)
-        df = pd.DataFrame({"statistic": "sentence_months", "year": y, "convicted": r["convicted"],
-                           "count": r["count"], "unknown": r["convicted"] - r["count"],
-                           "mean": m["mean"], "median": m["median"], "life_sentences": r["life"]})
+    for i, y in enumerate(years):
+        convicted_, count = c[3 * i], c[3 * i + 1]
+        df = pd.DataFrame({"statistic": "sentence_months", "year": y, "convicted": convicted_,
+                           "count": count, "unknown": convicted_ - count,
+                           "mean": mean[i], "median": median[i], "life_sentences": c[3 * i + 2]})
         if by is not None:
-            df.insert(2, by, labels)
+            df.insert(2, by, key.labels)
         parts.append(df)
     out = pd.concat(parts, ignore_index=True)
     for c in ("convicted", "count", "unknown", "life_sentences"):
@@ -531,18 +532,19 @@ def cumulative(ds: Dataset, year: Any, *, since: Any = 2000, by: str | None = No
     p = _prep(ds)
     since, year = _cumulative_span(since, year)
     filed = p.filed_between(since, year)
-    pops = {
-        ("cases", "cumulative_cases"): filed,
-        ("defendants", "cumulative_defendants"): p.to_def(filed),
-        ("defendants", "cumulative_convicted"): p.to_def(filed) & p.decided(p.conv, since, year),
-        ("victims", "cumulative_victims"): p.to_vic(filed),
+    defendants = p.to_def(filed)
+    pops = {   # per table: one engine call for its populations
+        "cases": {"cumulative_cases": filed},
+        "defendants": {"cumulative_defendants": defendants,
+                       "cumulative_convicted": defendants & p.decided(p.conv, since, year)},
+        "victims": {"cumulative_victims": p.to_vic(filed)},
     }
     pd = _pd()
     frames = []
-    for (table, stat), pop in pops.items():
-        key, labels = p.key(table, by)
-        r = _engine.tally(len(pop), pop, {"n": (pop, "size")}, key=key, labels=labels)
-        frames.append(_count_frame(stat, [(year, r["n"])], by, labels))
+    for table, of_table in pops.items():
+        key = p.key(table, by)
+        n = _engine.counts(list(of_table.values()), key)
+        frames += [_count_frame(stat, [(year, n[i])], by, key.labels) for i, stat in enumerate(of_table)]
     counts = pd.concat(frames, ignore_index=True)
     counts.insert(1, "since", since)
     return counts
@@ -572,8 +574,8 @@ def cumulative_sex_online_share(ds: Dataset, year: Any, *, since: Any = 2000, by
     filed = p.filed_between(since, year)
     online, known = _flag(ds.victims["recruited_online"])
     pop = p.to_vic(filed & p.sex)
-    _, labels = p.key("victims", by)
-    share = _share_frame("cumulative_sex_online_share", [(year, *_simple_share(p, "victims", by, pop, known, online))],
-                         by, labels, None, method, level)
+    (counts,) = _share_counts(p, "victims", by, [(pop, known, online)])
+    share = _share_frame("cumulative_sex_online_share", [(year, *counts)], by, p.key("victims", by).labels,
+                         None, method, level)
     share.insert(1, "since", since)
     return share

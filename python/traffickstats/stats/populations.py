@@ -93,18 +93,19 @@ class _Prep:
                 & (self.pending | (self.odate_ok & (self.odate >= _day(y, 1, 1)))))
 
     # keys
-    def key(self, table: str, by: str | None) -> tuple[Any, list[str]]:
+    def key(self, table: str, by: str | None) -> _engine.Key:
+        """The groups of ``table``'s rows by the case attribute ``by`` (None: one group)."""
         if by is None:
-            return None, [_engine.ALL]
+            return _engine.ONE_GROUP
         if by not in BY:
             raise ValueError(f"by must be one of {', '.join(BY)} or None, got {by!r}")
         col = self.ds.cases[by]
         labels = [str(x) for x in col.categories]
-        if table == "cases":
-            return col, labels
-        link = self.d_case if table == "defendants" else self.v_case
-        codes = np.append(np.asarray(col.codes), -1)[link]
-        return _engine.category(by, codes, labels), labels
+        codes = np.where(np.asarray(col.valid), np.asarray(col.codes), -1).astype(np.int32)
+        if table != "cases":
+            link = self.d_case if table == "defendants" else self.v_case
+            codes = np.append(codes, np.int32(-1))[link]
+        return _engine.Key(codes, labels)
 
 
 def _prep(ds: Dataset) -> _Prep:
