@@ -1,6 +1,7 @@
 /*
  * groupby.h -- vectorized group-by kernels (dense group codes, then one pass per
- * aggregate).  The Python side (traffickstats/_groupby.py) drives them.
+ * aggregate).  The kernels are in csrc/groupby/ (gb.h says which file does what); the
+ * Python side (traffickstats/engine/groupby/) drives them.
  */
 #ifndef TS_GROUPBY_H
 #define TS_GROUPBY_H

@@ -254,7 +254,7 @@ def _range_limit(n: int) -> int:
 def _encode_numeric(name: str, col: _Col, part: int, dropna: bool, kind: str,
                     nthreads: int = 1) -> _Key:
     codes, ncodes, lo, uniques, nullcode = _core._gb_encode_num(
-        col.values, col.valid, part, dropna, _range_limit(len(col)), nthreads)
+        col.values, col.valid, part, dropna, nthreads)
     return _numeric_key(name, codes, ncodes, lo, uniques, nullcode, kind,
                         col.values.dtype.kind == "f")
 
@@ -964,8 +964,7 @@ class GroupBy:
         elif col.kind == "list":
             raise TypeError(f"cannot count distinct values of list column {col.name!r}")
         else:
-            vcodes, nv, _, _, _ = _core._gb_encode_num(col.values, col.valid, 0, True,
-                                                       _range_limit(len(col)))
+            vcodes, nv, _, _, _ = _core._gb_encode_num(col.values, col.valid, 0, True)
         assert self._codes is not None  # (None only on the keyed path, which never gets here)
         nc = self._ncodes
         product = nc * nv
