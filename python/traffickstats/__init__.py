@@ -13,7 +13,7 @@ Quick tour
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from ._groupby import crosstab, group_by, month, value_counts, year
+from .engine.groupby import crosstab, group_by, month, value_counts, year
 from ._csv import read_csv
 from .errors import DatasetError, DatasetWarning, DataWarning, ParseError, ParseWarning
 from ._arrow import read_parquet

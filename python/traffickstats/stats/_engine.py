@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import _core
-from .._groupby import group_by
+from ..engine.groupby import group_by
 
 ALL = "all"
 
