@@ -20,18 +20,22 @@
  * new bad rows is rolled back and converted again without them.  In strict mode
  * the error reported is the first in the file (line, then column).
  *
- * With two threads (PyThread API; the worker never touches Python objects), step 1
+ * With two threads (util/pool.h; the worker never touches Python objects), step 1
  * is split at a line break that an even number of quotes precedes -- kept only when
  * the first half's rows end exactly there -- and step 4 hands columns to both
  * threads, each with its own scratch, deferred floats and error records (wstate).
  */
 #include "csv.h"
-#include "numparse.h"
+#include "util/bytes.h"
+#include "util/mem.h"
+#include "util/numparse.h"
+#include "util/pool.h"
+#include "util/strdict.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
-#include <pythread.h>
 #if defined(__SSE2__) && defined(__GNUC__)
 #include <emmintrin.h>
 #define TS_SSE2 1
@@ -82,25 +86,6 @@ typedef struct {
     uint64_t *w8;         /* prefix8 of each member (owned; PyMem_Raw) */
 } bset;
 
-/* Dictionary of distinct byte strings -> dense codes in first-seen order.  A slot
- * holds (high 32 bits of the hash << 32) | (code + 1), 0 when empty, so probing
- * touches the entries only on a likely match.  Each entry keeps its first word and
- * its last word, so strings of up to 16 bytes compare with two word compares. */
-typedef struct {
-    uint64_t w0;          /* prefix8 of the string */
-    uint64_t w1;          /* its last 8 bytes when longer than 8, else 0 */
-    uint32_t off, len;
-} sentry;
-
-typedef struct {
-    uint64_t *slots;
-    size_t mask;
-    sentry *ent;
-    size_t count, cap;
-    char *bytes;
-    size_t blen, bcap;
-} sdict;
-
 /* A direct-mapped cache of labels up to 16 bytes -> code, per category column, in
  * front of the dictionary: low-cardinality columns hit it nearly always, and a hit
  * costs one multiply and three compares.  Codes never change, so it is never
@@ -126,7 +111,7 @@ typedef struct {
     size_t offs_cap;      /* entries */
     char *data;           /* string bytes or list child codes */
     size_t dlen, dcap;
-    sdict dict;
+    ts_strdict dict;
     int64_t save_n, save_nulls;
     size_t save_dlen;
     double cost;          /* seconds its conversion took in the last chunk */
@@ -185,7 +170,7 @@ typedef struct {
      * takes the GIL back briefly and reads the next bytes into buf2 after a copy of
      * the incomplete tail; the buffers are swapped when the chunk is done */
     PyThreadState *tstate;  /* the main thread's saved state while the GIL is released */
-    char *buf2;           /* owned, PyMem_Raw, cap2 + SLACK bytes */
+    char *buf2;           /* owned, PyMem_Raw, cap2 + TS_SLACK bytes */
     size_t cap2, pf_len;
     int pf_ready, pf_eof, pf_err;
     uint8_t special[256];
@@ -193,56 +178,6 @@ typedef struct {
 
 /* ------------------------------------------------------------------------ */
 /* small helpers (no GIL needed)                                             */
-
-/* Eight bytes at a time on little-endian GCC/Clang builds, a byte loop elsewhere. */
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define TS_SWAR 1
-/* High bit set in each byte of x equal to the byte broadcast in pat (exact for the
- * lowest such byte, which is all the caller uses). */
-static inline uint64_t
-has_byte(uint64_t x, uint64_t pat)
-{
-    uint64_t y = x ^ pat;
-    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
-}
-#else
-#define TS_SWAR 0
-#endif
-
-/* Every buffer a field or dictionary string lives in has this many readable bytes
- * past its end, so short strings can be loaded as one 8-byte word. */
-#define SLACK 16
-
-/* The first min(n, 8) bytes of s as a zero-padded word (reads 8 bytes). */
-static inline uint64_t
-prefix8(const char *s, size_t n)
-{
-#if TS_SWAR
-    uint64_t w;
-    memcpy(&w, s, 8);
-    if (n >= 8) return w;
-    if (n == 0) return 0;
-    return w & (~0ull >> (64 - 8 * n));
-#else
-    uint64_t w = 0;
-    for (size_t i = 0; i < n && i < 8; i++) w |= (uint64_t)(uint8_t)s[i] << (8 * i);
-    return w;
-#endif
-}
-
-/* Grows *p (an array of `size`-byte items with capacity *cap) to hold `need` items. */
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) c = c + c / 2 + 16;
-    void *q = PyMem_RawRealloc(*p, c * size);
-    if (q == NULL) return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 static inline int
 bset_has(const bset *b, const char *s, size_t n)
@@ -257,204 +192,21 @@ bset_has(const bset *b, const char *s, size_t n)
     return 0;
 }
 
-/* bset_has for the reader's fields, which have SLACK readable bytes: members up to
+/* bset_has for the reader's fields, which have TS_SLACK readable bytes: members up to
  * 8 bytes long compare as one word. */
 static inline int
 bset_has_field(const bset *b, const char *s, size_t n)
 {
     if (n >= 64 || !((b->lenmask >> n) & 1)) return 0;
     if (n > 8) return bset_has(b, s, n);
-    uint64_t w = prefix8(s, n);
+    uint64_t w = ts_prefix8(s, n);
     for (Py_ssize_t i = 0; i < b->count; i++) {
         if (b->n[i] == n && b->w8[i] == w) return 1;
     }
     return 0;
 }
 
-/* An unaligned 8-byte load. */
-static inline uint64_t
-load8(const char *s)
-{
-    uint64_t w;
-    memcpy(&w, s, 8);
-    return w;
-}
-
-/* The key words of s[0..n): w0 = prefix8, w1 = the last 8 bytes when n > 8 (the
- * word overlaps w0 when n < 16), else 0.  Equal strings have equal words, and for
- * n <= 16 equal words and lengths mean equal strings. */
-static inline void
-skey(const char *s, size_t n, uint64_t *w0, uint64_t *w1)
-{
-    *w0 = prefix8(s, n);
-#if TS_SWAR
-    *w1 = n > 8 ? load8(s + n - 8) : 0;
-#else
-    uint64_t w = 0;
-    if (n > 8) {
-        for (size_t i = 0; i < 8; i++) w |= (uint64_t)(uint8_t)s[n - 8 + i] << (8 * i);
-    }
-    *w1 = w;
-#endif
-}
-
-/* Hash of s[0..n) with key words w0, w1 (see skey).  Words between the first and
- * the last are mixed in only for strings longer than 16 bytes. */
-static inline uint64_t
-hash_bytes(const char *s, size_t n, uint64_t w0, uint64_t w1)
-{
-    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)n) + w0 * 0xbf58476d1ce4e5b9ull;
-    h ^= w1 * 0x94d049bb133111ebull;
-    for (size_t i = 8; i + 8 < n; i += 8) {
-        uint64_t w;
-#if TS_SWAR
-        w = load8(s + i);
-#else
-        w = prefix8(s + i, 8);
-#endif
-        h = (h ^ (h >> 32) ^ w) * 0xbf58476d1ce4e5b9ull;
-    }
-    h ^= h >> 32;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 29;
-    return h;
-}
-
-static void
-sdict_free(sdict *d)
-{
-    PyMem_RawFree(d->slots);
-    PyMem_RawFree(d->ent);
-    PyMem_RawFree(d->bytes);
-    memset(d, 0, sizeof(*d));
-}
-
-static int
-sdict_rehash(sdict *d, size_t nslots)
-{
-    uint64_t *s = PyMem_RawCalloc(nslots, sizeof(uint64_t));
-    if (s == NULL) return -1;
-    size_t mask = nslots - 1;
-    for (size_t c = 0; c < d->count; c++) {
-        const sentry *e = &d->ent[c];
-        uint64_t h = hash_bytes(d->bytes + e->off, e->len, e->w0, e->w1);
-        size_t i = (size_t)h & mask;
-        while (s[i]) i = (i + 1) & mask;
-        s[i] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(c + 1);
-    }
-    PyMem_RawFree(d->slots);
-    d->slots = s;
-    d->mask = mask;
-    return 0;
-}
-
-#if defined(__GNUC__)
-#define TS_NOINLINE __attribute__((noinline))
-#else
-#define TS_NOINLINE
-#endif
-
 static void prefetch(reader *r);
-static int64_t sdict_add(sdict *d, const char *s, size_t n, uint64_t w0, uint64_t w1, uint64_t h);
-
-/* Code of s[0..n), added when new.  -1 out of memory, -2 too many categories/bytes.
- * (the lookup is inlined into the conversion loops; adding is out of line) */
-static inline int64_t
-sdict_intern(sdict *d, const char *s, size_t n)
-{
-    uint64_t w0, w1;
-    skey(s, n, &w0, &w1);
-    uint64_t h = hash_bytes(s, n, w0, w1);
-    uint64_t tag = h & 0xFFFFFFFF00000000ull;
-    if (d->slots != NULL) {
-        size_t i = (size_t)h & d->mask;
-        uint64_t v;
-        while ((v = d->slots[i]) != 0) {
-            if ((v & 0xFFFFFFFF00000000ull) == tag) {
-                size_t c = (size_t)(uint32_t)v - 1;
-                const sentry *e = &d->ent[c];
-                if (e->w0 == w0 && e->w1 == w1 && e->len == n &&
-                    (n <= 16 || memcmp(d->bytes + e->off + 8, s + 8, n - 16) == 0)) {
-                    return (int64_t)c;
-                }
-            }
-            i = (i + 1) & d->mask;
-        }
-    }
-    return sdict_add(d, s, n, w0, w1, h);
-}
-
-/* Adds s[0..n) (not present; key words w0, w1, hash h): its new code, or -1/-2. */
-static TS_NOINLINE int64_t
-sdict_add(sdict *d, const char *s, size_t n, uint64_t w0, uint64_t w1, uint64_t h)
-{
-    uint64_t tag = h & 0xFFFFFFFF00000000ull;
-    if (d->count >= INT32_MAX - 1 || d->blen + n > INT32_MAX) return -2;
-    if ((d->count + 1) * 2 > (d->slots ? d->mask + 1 : 0)) {
-        if (sdict_rehash(d, d->slots ? (d->mask + 1) * 2 : 64) < 0) return -1;
-    }
-    if (grow((void **)&d->ent, &d->cap, d->count + 1, sizeof(sentry)) < 0) return -1;
-    if (grow((void **)&d->bytes, &d->bcap, d->blen + n + SLACK, 1) < 0) return -1;
-    memcpy(d->bytes + d->blen, s, n);
-    size_t c = d->count++;
-    sentry *e = &d->ent[c];
-    e->w0 = w0;
-    e->w1 = w1;
-    e->off = (uint32_t)d->blen;
-    e->len = (uint32_t)n;
-    d->blen += n;
-    size_t i = (size_t)h & d->mask;
-    while (d->slots[i]) i = (i + 1) & d->mask;
-    d->slots[i] = tag | (uint64_t)(c + 1);
-    return (int64_t)c;
-}
-
-/* Offset of the first invalid UTF-8 byte in s[0..n), or -1 when valid. */
-static int64_t
-utf8_invalid_at(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        while (i + 32 <= n) {
-            uint64_t w[4];
-            memcpy(w, s + i, 32);
-            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) != 0) break;
-            i += 32;
-        }
-        if (i >= n) break;
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if ((w & 0x8080808080808080ull) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        uint8_t c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t k;
-        uint8_t lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) k = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        }
-        else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        }
-        else return (int64_t)i;
-        if (i + k >= n) return (int64_t)i;
-        if (s[i + 1] < lo || s[i + 1] > hi) return (int64_t)i;
-        for (size_t j = 2; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return (int64_t)i;
-        }
-        i += k + 1;
-    }
-    return -1;
-}
 
 static void
 set_snip(csv_err *e, const char *s, size_t n)
@@ -477,7 +229,7 @@ report(reader *r, row_t *row, const csv_err *e)
         row->bad = 1;
     }
     r->newbad = 1;
-    if (grow((void **)&r->bads, &r->bcap, r->nbads + 1, sizeof(csv_err)) < 0) {
+    if (ts_grow((void **)&r->bads, &r->bcap, r->nbads + 1, sizeof(csv_err)) < 0) {
         r->err.kind = E_NOMEM;
         return -1;
     }
@@ -517,7 +269,7 @@ count_lines(const char *p, const char *q, const char *end)
 #if TS_SSE2
 /* The first byte at or after p equal to `stop`, LF or CR, 16 bytes at a time: p
  * itself when it is one, a pointer at or past `end` when none is before it (the
- * buffer has SLACK readable bytes past `end`; the caller clamps). */
+ * buffer has TS_SLACK readable bytes past `end`; the caller clamps). */
 static inline const char *
 scan_stop(const char *p, const char *end, __m128i vstop, __m128i vlf, __m128i vcr)
 {
@@ -566,7 +318,7 @@ tokenize(reader *r, size_t max_rows)
         const char *fs = p;
         for (;;) {
             if (nfl == fcapl) {
-                int g = grow((void **)&F, &fcapl, nfl + 1, sizeof(field_t));
+                int g = ts_grow((void **)&F, &fcapl, nfl + 1, sizeof(field_t));
                 r->fields = F;
                 r->fcap = fcapl;
                 if (g < 0) return nomem(r);
@@ -583,7 +335,7 @@ tokenize(reader *r, size_t max_rows)
                     const char *q = p;
 #if TS_SSE2
                     /* to the next quote, counting line breaks on the way; 16 bytes
-                     * at a time (the buffer has SLACK readable bytes past `end`, and
+                     * at a time (the buffer has TS_SLACK readable bytes past `end`, and
                      * a match there is clamped to `end`) */
                     for (;;) {
                         q = scan_stop(q, end, vquote, vlf, vcr);
@@ -601,8 +353,8 @@ tokenize(reader *r, size_t max_rows)
                         while (q + 8 <= end) {
                             uint64_t w;
                             memcpy(&w, q, 8);
-                            uint64_t m = has_byte(w, bquote) | has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
-                                         has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+                            uint64_t m = ts_has_byte(w, bquote) | ts_has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                                         ts_has_byte(w, 0x0d0d0d0d0d0d0d0dull);
                             if (m) {
                                 q += __builtin_ctzll(m) >> 3;
                                 break;
@@ -655,8 +407,8 @@ tokenize(reader *r, size_t max_rows)
                 while (p + 8 <= end) {
                     uint64_t w;
                     memcpy(&w, p, 8);
-                    uint64_t m = has_byte(w, bdelim) | has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
-                                 has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+                    uint64_t m = ts_has_byte(w, bdelim) | ts_has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                                 ts_has_byte(w, 0x0d0d0d0d0d0d0d0dull);
                     if (m) {
                         p += __builtin_ctzll(m) >> 3;
                         goto scanned;
@@ -721,7 +473,7 @@ tokenize(reader *r, size_t max_rows)
             continue;
         }
         r->nfields = nfl;
-        if (r->nrows == r->rcap && grow((void **)&r->rows, &r->rcap, r->nrows + 1, sizeof(row_t)) < 0) {
+        if (r->nrows == r->rcap && ts_grow((void **)&r->rows, &r->rcap, r->nrows + 1, sizeof(row_t)) < 0) {
             return nomem(r);
         }
         row_t *row = &r->rows[r->nrows++];
@@ -770,7 +522,7 @@ colbuf_free(colbuf *c)
     PyMem_RawFree(c->data);
     PyMem_RawFree(c->cache);
     c->cache = NULL;
-    sdict_free(&c->dict);
+    ts_strdict_free(&c->dict);
     c->valid = NULL;
     c->vals = NULL;
     c->offs = NULL;
@@ -877,7 +629,7 @@ field_text(reader *r, wstate *w, field_t f, size_t *n)
         *n = len;
         return s;
     }
-    if (grow((void **)&w->scratch, &w->scap, len + SLACK, 1) < 0) return NULL;
+    if (ts_grow((void **)&w->scratch, &w->scap, len + TS_SLACK, 1) < 0) return NULL;
     /* copy the runs between quotes; each quote inside is doubled, keep one */
     size_t k = 0;
     const char *p = s, *e = s + len;
@@ -904,7 +656,7 @@ bad_value(reader *r, wstate *w, colbuf *c, row_t *row, int kind, const char *exp
         w->err = e;
         return -1;
     }
-    if (grow((void **)&w->vbads, &w->vbcap, w->nvb + 1, sizeof(csv_err)) < 0) {
+    if (ts_grow((void **)&w->vbads, &w->vbcap, w->nvb + 1, sizeof(csv_err)) < 0) {
         w->err.kind = E_NOMEM;
         return -1;
     }
@@ -1007,13 +759,13 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
             if (lists && memchr(s, r->list_sep, len) != NULL) { rc = -2; break; }
             if (len <= 16) {
                 uint64_t w0, w1;
-                skey(s, len, &w0, &w1);
+                ts_hash_key(s, len, &w0, &w1);
                 lcache *e = &cache[((w0 ^ (w1 >> 1) ^ len) * 0x9E3779B97F4A7C15ull) >> (64 - LCACHE_BITS)];
                 if (e->w0 == w0 && e->w1 == w1 && e->len == len) {
                     out[n] = e->code;
                 }
                 else {
-                    int64_t code = sdict_intern(&c->dict, s, len);
+                    int64_t code = ts_strdict_intern(&c->dict, s, len);
                     if (code < 0) { rc = -2; break; }
                     out[n] = (int32_t)code;
                     e->w0 = w0;
@@ -1023,7 +775,7 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
                 }
             }
             else {
-                int64_t code = sdict_intern(&c->dict, s, len);
+                int64_t code = ts_strdict_intern(&c->dict, s, len);
                 if (code < 0) { rc = -2; break; }
                 out[n] = (int32_t)code;
             }
@@ -1101,7 +853,7 @@ convert(reader *r, wstate *w, int ci)
                     break;
                 }
                 if (k == TS_NUM_SLOW) {
-                    if (grow((void **)&w->defer, &w->dfcap, w->ndefer + 1, sizeof(deferred)) < 0) return wnomem(w);
+                    if (ts_grow((void **)&w->defer, &w->dfcap, w->ndefer + 1, sizeof(deferred)) < 0) return wnomem(w);
                     deferred d = {ci, i, f.start, (uint32_t)len};
                     w->defer[w->ndefer++] = d;
                 }
@@ -1124,7 +876,7 @@ convert(reader *r, wstate *w, int ci)
                 const char *t = field_text(r, w, f, &n);
                 if (t == NULL) return wnomem(w);
                 if (c->infer && r->infer_lists && memchr(t, r->list_sep, n) != NULL) return 2;
-                int64_t code = sdict_intern(&c->dict, t, n);
+                int64_t code = ts_strdict_intern(&c->dict, t, n);
                 if (code < 0) {
                     csv_err e = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
                                  "more than 2**31-1 categories or category bytes", {0}, 0, 0};
@@ -1143,7 +895,7 @@ convert(reader *r, wstate *w, int ci)
                     w->err = e;
                     return -1;
                 }
-                if (grow((void **)&c->data, &c->dcap, c->dlen + n + 1, 1) < 0) return wnomem(w);
+                if (ts_grow((void **)&c->data, &c->dcap, c->dlen + n + 1, 1) < 0) return wnomem(w);
                 memcpy(c->data + c->dlen, t, n);
                 c->dlen += n;
                 break;
@@ -1157,7 +909,7 @@ convert(reader *r, wstate *w, int ci)
                     for (;;) {
                         const char *x = memchr(q, r->list_sep, (size_t)(e - q));
                         if (x == NULL) x = e;
-                        int64_t code = sdict_intern(&c->dict, q, (size_t)(x - q));
+                        int64_t code = ts_strdict_intern(&c->dict, q, (size_t)(x - q));
                         if (code < 0) {
                             csv_err er = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
                                           "more than 2**31-1 categories or category bytes", {0}, 0, 0};
@@ -1169,7 +921,7 @@ convert(reader *r, wstate *w, int ci)
                             w->err = er;
                             return -1;
                         }
-                        if (grow((void **)&c->data, &c->dcap, c->dlen + 4, 1) < 0) return wnomem(w);
+                        if (ts_grow((void **)&c->data, &c->dcap, c->dlen + 4, 1) < 0) return wnomem(w);
                         int32_t cc = (int32_t)code;
                         memcpy(c->data + c->dlen, &cc, 4);
                         c->dlen += 4;
@@ -1310,12 +1062,12 @@ physical_line(reader *r, row_t *row, size_t off, int64_t *line)
 }
 
 static int
-check_utf8(reader *r)
+locate_bad_text(reader *r)
 {
     size_t from = r->rows[0].start, to = r->rows[r->nrows - 1].end;
     size_t ri = 0;
     while (from < to) {
-        int64_t bad = utf8_invalid_at((const uint8_t *)r->buf + from, to - from);
+        int64_t bad = ts_utf8_invalid_at((const uint8_t *)r->buf + from, to - from);
         if (bad < 0) return 0;
         size_t off = from + (size_t)bad;
         while (ri + 1 < r->nrows && r->rows[ri + 1].start <= off) ri++;
@@ -1405,7 +1157,7 @@ tokenize_checked(reader *r)
     int rc = tokenize(r, (size_t)-1);
     if (rc == 0) {
         r->utf8_ok = r->nrows == 0 ||
-                     utf8_invalid_at((const uint8_t *)r->buf + r->rows[0].start,
+                     ts_utf8_invalid_at((const uint8_t *)r->buf + r->rows[0].start,
                                      r->rows[r->nrows - 1].end - r->rows[0].start) < 0;
     }
     return rc;
@@ -1464,26 +1216,23 @@ enum { JOB_CONVERT = 0, JOB_TOKENIZE };
 /* Work is handed out as claimable tasks (columns, or the second half of a chunk to
  * tokenize), so that neither thread ever waits for the other to be scheduled: a
  * task the worker has not claimed when main runs out of work is done by main, and
- * main sleeps only while the worker is running a task it claimed. */
+ * main sleeps only while the worker is running a task it claimed (ts_pool). */
 typedef struct {
     reader *r;
-    PyThread_type_lock go, done, mtx;
-    /* under mtx: */
+    ts_pool tp;           /* one worker; its mutex guards the fields below */
+    int started;          /* the worker runs */
+    /* under the pool's mutex: */
     int job, next, stop, tok_free;
-    int active;           /* the worker is running a claimed task */
-    int main_waiting;     /* main sleeps on `done` until that task ends */
-    int go_pending;       /* `go` released and not yet taken by the worker */
-    int quit, started;
     int rc1, failed1;     /* the worker's results in this round */
     csv_err first1;
     reader tk;            /* the second half's tokenizer state (own fields/rows/bads) */
-} pool;
+} tasks;
 
 /* Claims a task of the current round: a column index, CLAIM_TOK or CLAIM_NONE. */
 static int
-pool_claim(pool *pl, int worker)
+tasks_claim(tasks *pl, int worker)
 {
-    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    ts_pool_lock(&pl->tp);
     int t = CLAIM_NONE;
     if (pl->job == JOB_TOKENIZE) {
         if (pl->tok_free) {
@@ -1495,8 +1244,8 @@ pool_claim(pool *pl, int worker)
         t = pl->r->order != NULL ? pl->r->order[pl->next] : pl->next;
         pl->next++;
     }
-    if (worker && t != CLAIM_NONE) pl->active = 1;
-    PyThread_release_lock(pl->mtx);
+    if (worker && t != CLAIM_NONE) ts_pool_task_begin_locked(&pl->tp);
+    ts_pool_unlock(&pl->tp);
     return t;
 }
 
@@ -1519,114 +1268,62 @@ note_column(int rc, wstate *w, int *res, int *failed, csv_err *first)
     return 0;
 }
 
-/* Posts `go` unless a post is already waiting for the worker.  mtx held. */
-static int
-pool_post_locked(pool *pl)
-{
-    if (pl->go_pending) return 0;
-    pl->go_pending = 1;
-    return 1;
-}
-
-/* Main: sleeps until the worker's running task (if any) has ended. */
+/* The worker's round: runs claimed tasks until none is left; never touches Python. */
 static void
-pool_wait(pool *pl)
+worker_round(void *arg)
 {
-    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
-    if (pl->active) {
-        pl->main_waiting = 1;
-        PyThread_release_lock(pl->mtx);
-        PyThread_acquire_lock(pl->done, WAIT_LOCK);
-    }
-    else {
-        PyThread_release_lock(pl->mtx);
-    }
-}
-
-/* The worker: runs claimed tasks whenever `go` is posted; never touches Python. */
-static void
-worker_main(void *arg)
-{
-    pool *pl = arg;
-    for (;;) {
-        PyThread_acquire_lock(pl->go, WAIT_LOCK);
-        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
-        pl->go_pending = 0;
-        int quit = pl->quit;
-        PyThread_release_lock(pl->mtx);
-        if (quit) break;
-        int t;
-        while ((t = pool_claim(pl, 1)) != CLAIM_NONE) {
-            int res = 0, failed = 0, rc;
-            csv_err first;
-            if (t == CLAIM_TOK) rc = tokenize_checked(&pl->tk);
-            else rc = convert_column_timed(pl->r, &pl->r->ws[1], t);
-            PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
-            if (t == CLAIM_TOK) {
-                pl->rc1 = rc;
-            }
-            else {
-                failed = pl->failed1;
-                first = pl->first1;
-                if (note_column(rc, &pl->r->ws[1], &res, &failed, &first)) {
-                    pl->stop = 1;
-                    pl->rc1 = res;
-                }
-                pl->failed1 = failed;
-                if (failed) pl->first1 = first;
-            }
-            pl->active = 0;
-            if (pl->main_waiting) {
-                pl->main_waiting = 0;
-                PyThread_release_lock(pl->done);
-            }
-            PyThread_release_lock(pl->mtx);
+    tasks *pl = arg;
+    int t;
+    while ((t = tasks_claim(pl, 1)) != CLAIM_NONE) {
+        int res = 0, failed = 0, rc;
+        csv_err first;
+        if (t == CLAIM_TOK) rc = tokenize_checked(&pl->tk);
+        else rc = convert_column_timed(pl->r, &pl->r->ws[1], t);
+        ts_pool_lock(&pl->tp);
+        if (t == CLAIM_TOK) {
+            pl->rc1 = rc;
         }
+        else {
+            failed = pl->failed1;
+            first = pl->first1;
+            if (note_column(rc, &pl->r->ws[1], &res, &failed, &first)) {
+                pl->stop = 1;
+                pl->rc1 = res;
+            }
+            pl->failed1 = failed;
+            if (failed) pl->first1 = first;
+        }
+        ts_pool_task_end_locked(&pl->tp);
+        ts_pool_unlock(&pl->tp);
     }
-    PyThread_release_lock(pl->done);
 }
 
 /* Starts the worker (best effort: on failure everything stays single-threaded). */
 static void
-pool_start(pool *pl, reader *r)
+tasks_start(tasks *pl, reader *r)
 {
     memset(pl, 0, sizeof(*pl));
     pl->r = r;
-    if (r->nthreads < 2 || r->ncb < 2) return;
-    pl->go = PyThread_allocate_lock();
-    pl->done = PyThread_allocate_lock();
-    pl->mtx = PyThread_allocate_lock();
-    if (pl->go == NULL || pl->done == NULL || pl->mtx == NULL) return;
-    PyThread_acquire_lock(pl->go, WAIT_LOCK);
-    PyThread_acquire_lock(pl->done, WAIT_LOCK);
     pl->job = JOB_TOKENIZE;  /* nothing to claim until the first round */
-    if (PyThread_start_new_thread(worker_main, pl) == PYTHREAD_INVALID_THREAD_ID) return;
-    pl->started = 1;
+    if (r->nthreads < 2 || r->ncb < 2) return;
+    pl->started = ts_pool_start(&pl->tp, 1, worker_round, pl) > 0;
+    if (!pl->started) ts_pool_stop(&pl->tp);
 }
 
 /* Stops the worker and waits until it has left (it owns nothing). */
 static void
-pool_stop(pool *pl)
+tasks_stop(tasks *pl)
 {
     if (pl->started) {
-        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
-        pl->quit = 1;
-        int post = pool_post_locked(pl);
-        PyThread_release_lock(pl->mtx);
-        if (post) PyThread_release_lock(pl->go);
-        PyThread_acquire_lock(pl->done, WAIT_LOCK);
+        ts_pool_stop(&pl->tp);
         pl->started = 0;
     }
-    PyMem_RawFree(pl->tk.fields);
-    PyMem_RawFree(pl->tk.rows);
-    PyMem_RawFree(pl->tk.bads);
+    ts_raw_free(pl->tk.fields);
+    ts_raw_free(pl->tk.rows);
+    ts_raw_free(pl->tk.bads);
     pl->tk.fields = NULL;
     pl->tk.rows = NULL;
     pl->tk.bads = NULL;
-    if (pl->go) PyThread_free_lock(pl->go);
-    if (pl->done) PyThread_free_lock(pl->done);
-    if (pl->mtx) PyThread_free_lock(pl->mtx);
-    pl->go = pl->done = pl->mtx = NULL;
 }
 
 static int
@@ -1638,7 +1335,7 @@ bad_cmp(const void *x, const void *y)
 
 /* One conversion pass over all columns (both threads).  0, 1 restart, -1 error. */
 static int
-convert_all(reader *r, pool *pl)
+convert_all(reader *r, tasks *pl)
 {
     /* rows are stored back to back with ncols fields each; dense unless one was
      * dropped after tokenizing (UTF-8, skip/warn values) */
@@ -1649,7 +1346,7 @@ convert_all(reader *r, pool *pl)
     wstate *w0 = &r->ws[0], *w1 = &r->ws[1];
     w0->nvb = w1->nvb = 0;
     w0->err.kind = w1->err.kind = E_NONE;
-    if (pl->mtx == NULL) {
+    if (!pl->started) {
         /* single-threaded; as note_column, the earliest value error wins */
         int failed = 0;
         for (int ci = 0; ci < r->ncb; ci++) {
@@ -1665,32 +1362,31 @@ convert_all(reader *r, pool *pl)
         return failed ? -1 : 0;
     }
     /* a round: both threads claim columns */
-    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    ts_pool_lock(&pl->tp);
     pl->job = JOB_CONVERT;
     pl->next = 0;
     pl->stop = 0;
     pl->rc1 = 0;
     pl->failed1 = 0;
-    int post = pl->started && pool_post_locked(pl);
-    PyThread_release_lock(pl->mtx);
-    if (post) PyThread_release_lock(pl->go);
+    ts_pool_post_locked(&pl->tp);
+    ts_pool_unlock(&pl->tp);
     prefetch(r);  /* the next bytes, while the worker starts on the columns */
     int rc0 = 0, failed0 = 0, t;
     csv_err first0;
-    while ((t = pool_claim(pl, 0)) != CLAIM_NONE) {
+    while ((t = tasks_claim(pl, 0)) != CLAIM_NONE) {
         if (note_column(convert_column_timed(r, w0, t), w0, &rc0, &failed0, &first0)) {
-            PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+            ts_pool_lock(&pl->tp);
             pl->stop = 1;
-            PyThread_release_lock(pl->mtx);
+            ts_pool_unlock(&pl->tp);
             break;
         }
     }
-    if (pl->started) pool_wait(pl);
-    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    ts_pool_wait(&pl->tp);
+    ts_pool_lock(&pl->tp);
     int rc1 = pl->rc1, failed1 = pl->failed1;
     csv_err first1 = pl->first1;
     pl->next = r->ncb;  /* nothing left for a late worker */
-    PyThread_release_lock(pl->mtx);
+    ts_pool_unlock(&pl->tp);
     order_by_cost(r);
     if (rc0 < 0 || rc1 < 0) {
         r->err = rc0 < 0 ? w0->err : w1->err;
@@ -1734,7 +1430,7 @@ count_quotes(const char *s, size_t n, char quote)
  * all the serial tokenizer would have done); otherwise, and when the worker met an
  * error, the rest is tokenized serially.  0 or -1 (r->err set). */
 static int
-tokenize_split(reader *r, pool *pl, size_t min_bytes)
+tokenize_split(reader *r, tasks *pl, size_t min_bytes)
 {
     size_t avail = r->len - r->pos;
     r->utf8_ok = 0;
@@ -1779,13 +1475,12 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     t->pos = s;
     t->line = 0;
     t->err.kind = E_NONE;
-    PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+    ts_pool_lock(&pl->tp);
     pl->job = JOB_TOKENIZE;
     pl->tok_free = 1;
     pl->rc1 = 0;
-    int post = pool_post_locked(pl);
-    PyThread_release_lock(pl->mtx);
-    if (post) PyThread_release_lock(pl->go);
+    ts_pool_post_locked(&pl->tp);
+    ts_pool_unlock(&pl->tp);
     size_t len = r->len;
     int eof = r->eof;
     r->len = s;
@@ -1794,17 +1489,17 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     r->len = len;
     r->eof = eof;
     int rc1;
-    if (rc0 == 0 && r->pos == s && pool_claim(pl, 0) == CLAIM_TOK) {
+    if (rc0 == 0 && r->pos == s && tasks_claim(pl, 0) == CLAIM_TOK) {
         rc1 = tokenize_checked(t);  /* the worker was not scheduled: do it here */
     }
     else {
-        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+        ts_pool_lock(&pl->tp);
         pl->tok_free = 0;  /* too late for a worker that has not claimed it */
-        PyThread_release_lock(pl->mtx);
-        pool_wait(pl);
-        PyThread_acquire_lock(pl->mtx, WAIT_LOCK);
+        ts_pool_unlock(&pl->tp);
+        ts_pool_wait(&pl->tp);
+        ts_pool_lock(&pl->tp);
         rc1 = pl->rc1;
-        PyThread_release_lock(pl->mtx);
+        ts_pool_unlock(&pl->tp);
     }
     if (rc0 < 0) return -1;
     if (r->pos != s || rc1 < 0) {
@@ -1814,9 +1509,9 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
     }
     r->utf8_ok = r->utf8_ok && t->utf8_ok;
     /* append the worker's rows, fields and dropped rows, lines made absolute */
-    if (grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
-        grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||
-        grow((void **)&r->bads, &r->bcap, r->nbads + t->nbads, sizeof(csv_err)) < 0) {
+    if (ts_grow((void **)&r->fields, &r->fcap, r->nfields + t->nfields, sizeof(field_t)) < 0 ||
+        ts_grow((void **)&r->rows, &r->rcap, r->nrows + t->nrows, sizeof(row_t)) < 0 ||
+        ts_grow((void **)&r->bads, &r->bcap, r->nbads + t->nbads, sizeof(csv_err)) < 0) {
         return nomem(r);
     }
     if (t->nfields > 0) memcpy(r->fields + r->nfields, t->fields, t->nfields * sizeof(field_t));
@@ -1842,9 +1537,9 @@ tokenize_split(reader *r, pool *pl, size_t min_bytes)
 
 /* Steps 2-4 for the tokenized rows.  0 ok, 1 restart, -1 error.  No GIL. */
 static int
-process_chunk(reader *r, pool *pl)
+process_chunk(reader *r, tasks *pl)
 {
-    if (!r->utf8_ok && check_utf8(r) < 0) {
+    if (!r->utf8_ok && locate_bad_text(r) < 0) {
         /* strict: a value error in an earlier row of the chunk comes first */
         csv_err ue = r->err;
         size_t keep = 0;
@@ -2026,7 +1721,7 @@ fill(reader *r)
             }
             nc = (size_t)UINT32_MAX - 16;
         }
-        char *q = PyMem_RawRealloc(r->buf, nc + SLACK);
+        char *q = PyMem_RawRealloc(r->buf, nc + TS_SLACK);
         if (q == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -2052,7 +1747,7 @@ prefetch(reader *r)
     size_t tail = r->len - r->pos;
     if (r->cap < tail + r->chunk / 2) return;
     if (r->cap2 != r->cap) {
-        char *q = PyMem_RawRealloc(r->buf2, r->cap + SLACK);
+        char *q = PyMem_RawRealloc(r->buf2, r->cap + TS_SLACK);
         if (q == NULL) return;  /* harmless: fill reads as usual */
         r->buf2 = q;
         r->cap2 = r->cap;
@@ -2091,7 +1786,7 @@ label_cmp(const void *a, const void *b)
  * for a row that was kept) and rewrites the n codes.  New reference to the
  * dictionary column, or NULL. */
 static ts_column *
-finish_dict(sdict *d, int32_t *codes, size_t n, int check_used)
+finish_dict(ts_strdict *d, int32_t *codes, size_t n, int check_used)
 {
     size_t k = d->count;
     label_ref *refs = PyMem_RawMalloc((k ? k : 1) * sizeof(label_ref));
@@ -2288,7 +1983,7 @@ finish_deferred(reader *r)
         wstate *w = &r->ws[t];
         for (size_t i = 0; i < w->ndefer; i++) {
             deferred *d = &w->defer[i];
-            if (grow((void **)&w0->scratch, &w0->scap, (size_t)d->len + 1, 1) < 0) {
+            if (ts_grow((void **)&w0->scratch, &w0->scap, (size_t)d->len + 1, 1) < 0) {
                 PyErr_NoMemory();
                 return -1;
             }
@@ -2339,7 +2034,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     const char *delim, *quote, *date_fmt, *list_sep;
     Py_ssize_t delim_len, quote_len, sep_len, max_field, chunk, size_hint = -1;
     int header, on_bad, nthreads = 1, infer_lists = 0;
-    pool pl;
+    tasks pl;
     memset(&pl, 0, sizeof(pl));
     reader rd;
     reader *r = &rd;
@@ -2407,7 +2102,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     int ncols = r->ncols;
     if (header) {
         row_t *row = &r->rows[0];
-        int64_t bad = utf8_invalid_at((const uint8_t *)r->buf + row->start, row->end - row->start);
+        int64_t bad = ts_utf8_invalid_at((const uint8_t *)r->buf + row->start, row->end - row->start);
         if (bad >= 0) {
             csv_err e = {E_UTF8, 0, -1, r->base + (int64_t)row->start + bad, 0, NULL, {0}, 0, 0};
             physical_line(r, row, row->start + (size_t)bad, &e.line);
@@ -2571,15 +2266,15 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
     /* the data */
     int64_t data_start = r->base + (int64_t)r->pos;
     int presized = size_hint < 0;
-    int pool_tried = 0;
+    int tasks_tried = 0;
     for (;;) {
         int rc = 0;
         if (r->pos >= r->len && r->eof) break;
         r->tstate = PyEval_SaveThread();
         /* the worker starts with the first big chunk (nthreads 3: always, for tests) */
-        if (!pool_tried && (r->len - r->pos >= (1 << 16) || r->nthreads > 2)) {
-            pool_start(&pl, r);
-            pool_tried = 1;
+        if (!tasks_tried && (r->len - r->pos >= (1 << 16) || r->nthreads > 2)) {
+            tasks_start(&pl, r);
+            tasks_tried = 1;
         }
         rc = tokenize_split(r, &pl, r->nthreads > 2 ? 64 : (1 << 16));
         if (rc < 0 && r->nrows > 0 && r->err.kind != E_NOMEM) {
@@ -2669,7 +2364,7 @@ csv_read(PyObject *module, PyObject *args, PyObject *kwds)
 error:
     result = NULL;
 done:
-    pool_stop(&pl);
+    tasks_stop(&pl);
     reader_free(r);
     Py_XDECREF(names);
     Py_XDECREF(sel_names);
@@ -2693,7 +2388,7 @@ static int
 out_put(outbuf *o, const char *s, size_t n)
 {
     if (n == 0) return 0;
-    if (grow((void **)&o->data, &o->cap, o->len + n, 1) < 0) return -1;
+    if (ts_grow((void **)&o->data, &o->cap, o->len + n, 1) < 0) return -1;
     memcpy(o->data + o->len, s, n);
     o->len += n;
     return 0;
@@ -2719,7 +2414,7 @@ static int
 put_text(outbuf *o, const wopts *w, const char *s, size_t n)
 {
     if (!needs_quote(w, s, n)) return out_put(o, s, n);
-    if (grow((void **)&o->data, &o->cap, o->len + 2 * n + 2, 1) < 0) return -1;
+    if (ts_grow((void **)&o->data, &o->cap, o->len + 2 * n + 2, 1) < 0) return -1;
     o->data[o->len++] = w->quote;
     for (size_t i = 0; i < n; i++) {
         o->data[o->len++] = s[i];

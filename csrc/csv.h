@@ -4,7 +4,7 @@
 #ifndef TS_CSV_H
 #define TS_CSV_H
 
-#include "ts_core.h"
+#include "core/ts_core.h"
 
 extern PyMethodDef ts_csv_functions[];
 /* Adds the CSV functions to the module; 0 or -1 with an exception. */

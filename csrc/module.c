@@ -3,7 +3,7 @@
  * (columns, tables, and later kernels) adds its types and functions in its exec step.
  */
 #define TS_IMPORT_ARRAY_HERE
-#include "ts_core.h"
+#include "core/ts_core.h"
 #include "groupby.h"
 #include "csv.h"
 #include "arrow.h"
