@@ -5,7 +5,7 @@
 #define TS_IMPORT_ARRAY_HERE
 #include "core/ts_core.h"
 #include "groupby.h"
-#include "csv.h"
+#include "csv/csv.h"
 #include "arrow.h"
 
 /* _register_classes(table_class, column_class): the Python package's subclasses,

@@ -53,17 +53,7 @@
         }                                                            \
     } while (0)
 
-typedef enum {
-    TS_BOOL = 0,
-    TS_INT32,
-    TS_INT64,
-    TS_FLOAT64,
-    TS_DATE,
-    TS_CATEGORY,
-    TS_STRING,
-    TS_LIST,          /* list<category> */
-    TS_NTYPES
-} ts_type;
+#include "core/types.h"
 
 typedef struct {
     PyObject *owner;   /* strong reference keeping `data` alive, or NULL when data is NULL */

@@ -1,5 +1,5 @@
 /*
- * csv.h -- the CSV reader and writer kernels (_core._csv_read, _core._csv_write).
+ * csv/csv.h -- the CSV reader and writer: _core._csv_read and _core._csv_write (csrc/csv/).
  */
 #ifndef TS_CSV_H
 #define TS_CSV_H
