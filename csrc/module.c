@@ -4,7 +4,7 @@
  */
 #define TS_IMPORT_ARRAY_HERE
 #include "core/ts_core.h"
-#include "groupby.h"
+#include "groupby/groupby.h"
 #include "csv/csv.h"
 #include "arrow.h"
 

@@ -259,7 +259,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
             j->acc = jobs[0].acc;
         }
     }
-    gb_run(gb_agg_worker, jobs, sizeof(gb_job), nthreads);
+    ts_pool_run(gb_agg_worker, jobs, sizeof(gb_job), nthreads);
 
     /* merge: lanes within each thread, then threads in row order */
     for (ptrdiff_t g = 0; g < nc; g++) {
@@ -471,7 +471,7 @@ gb_tally_run(const uint8_t *const *masks, ptrdiff_t k, ptrdiff_t n, const int32_
             goto done;
         }
     }
-    if (k > 0) gb_run(gb_tally_worker, jobs, sizeof(gb_tally_job), nt);
+    if (k > 0) ts_pool_run(gb_tally_worker, jobs, sizeof(gb_tally_job), nt);
     for (int t = 0; t < nt; t++) over |= jobs[t].over;
     if (codes != NULL && (over || k == 0)) {
         ptrdiff_t bad = gb_first_bad_code(codes, n, ngroups);

@@ -6,8 +6,8 @@
 #ifndef TS_GROUPBY_BIND_H
 #define TS_GROUPBY_BIND_H
 
-#include "ts_core.h"
-#include "groupby.h"
+#include "core/ts_core.h"
+#include "groupby/groupby.h"
 #include "groupby/gb.h"
 
 /* The aggregate entry points (bind_agg.c), registered by ts_groupby_exec. */

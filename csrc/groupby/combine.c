@@ -144,7 +144,7 @@ gb_explode_count_all(const gb_explode_in *in, gb_xjob *jobs, int64_t *total, gb_
         jobs[t].m = in->nl;
         jobs[t].ec = in->ec;
     }
-    gb_run(gb_explode_count, jobs, sizeof(gb_xjob), nt);
+    ts_pool_run(gb_explode_count, jobs, sizeof(gb_xjob), nt);
     int64_t sum = 0;
     int anybad = off[0] < 0 || off[n] > nk;
     for (int t = 0; t < nt; t++) {
@@ -183,5 +183,5 @@ gb_explode_fill_all(const gb_explode_in *in, gb_xjob *jobs, int32_t *out, int64_
         jobs[t].out = out;
         jobs[t].rows = rows;
     }
-    gb_run(gb_explode_fill, jobs, sizeof(gb_xjob), in->nthreads);
+    ts_pool_run(gb_explode_fill, jobs, sizeof(gb_xjob), in->nthreads);
 }

@@ -48,7 +48,7 @@ gb_map_grow(gb_map *m, int keyed_by_hash)
     for (size_t i = 0; i < cap; i++) s[i].code = -1;
     for (size_t i = 0; i <= m->mask; i++) {
         if (m->slots[i].code < 0) continue;
-        uint64_t h = keyed_by_hash ? (uint64_t)m->slots[i].key : gb_mix64((uint64_t)m->slots[i].key);
+        uint64_t h = keyed_by_hash ? (uint64_t)m->slots[i].key : ts_hash_mix64((uint64_t)m->slots[i].key);
         size_t j = (size_t)h & (cap - 1);
         while (s[j].code >= 0) j = (j + 1) & (cap - 1);
         s[j] = m->slots[i];
@@ -90,11 +90,7 @@ gb_map_push(gb_map *m, int64_t v)
             return 1;                                                              \
         }                                                                          \
         int64_t v = (int64_t)x;                                                    \
-        if (part != PART_NONE) {                                                   \
-            int64_t y, mo;                                                         \
-            gb_civil(v, &y, &mo);                                                  \
-            v = part == PART_YEAR ? y : mo;                                        \
-        }                                                                          \
+        if (part != PART_NONE) v = gb_part_of_day(v, part);                        \
         *out = v;                                                                  \
         return 1;                                                                  \
     }
@@ -199,7 +195,7 @@ gb_table_codes(int vt, const void *vals, ptrdiff_t n, const int32_t *table, int6
         tj[t].start = n * t / nt;
         tj[t].end = n * (t + 1) / nt;
     }
-    gb_run(gb_table_worker, tj, sizeof(gb_table_job), nt);
+    ts_pool_run(gb_table_worker, tj, sizeof(gb_table_job), nt);
     for (int t = 0; t < nt; t++) over |= tj[t].over;
     return over;
 }
@@ -231,9 +227,7 @@ gb_part_table(int part, int64_t d0, size_t span, int64_t *plo, int64_t *phi)
     if (table == NULL) return NULL;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t d = 0; d < span; d++) {
-        int64_t y, mo;
-        gb_civil(d0 + (int64_t)d, &y, &mo);
-        int64_t pv = part == PART_YEAR ? y : mo;
+        int64_t pv = gb_part_of_day(d0 + (int64_t)d, part);
         table[d] = (int32_t)pv;
         lo = pv < lo ? pv : lo;
         hi = pv > hi ? pv : hi;
@@ -271,7 +265,7 @@ gb_guess_range(int vt, const void *vals, ptrdiff_t n, int64_t range_limit, int n
         rj[t].end = n * (t + 1) / nt;
         rj[t].g0 = g0;
     }
-    gb_run(gb_range_worker, rj, sizeof(gb_range_job), nt);
+    ts_pool_run(gb_range_worker, rj, sizeof(gb_range_job), nt);
     for (int t = 0; t < nt; t++) {
         *rlo = rj[t].lo < *rlo ? rj[t].lo : *rlo;
         *rhi = rj[t].hi > *rhi ? rj[t].hi : *rhi;
@@ -359,11 +353,7 @@ gb_range_codes(int vt, const void *vals, const uint8_t *mask, ptrdiff_t n, int p
                 codes[i] = table[x - dlo];   /* the table holds part - lo */
                 continue;
             }
-            if (part != PART_NONE) {
-                int64_t y, mo;
-                gb_civil(x, &y, &mo);
-                x = part == PART_YEAR ? y : mo;
-            }
+            if (part != PART_NONE) x = gb_part_of_day(x, part);
             codes[i] = (int32_t)(x - lo);
         }
     )
@@ -498,45 +488,29 @@ gb_bad_offsets(const int32_t *off, ptrdiff_t n, ptrdiff_t nbytes)
     return -1;
 }
 
-/* Hash encoding of the UTF-8 strings data[off[i], off[i + 1]) (offsets checked by
- * gb_bad_offsets) into codes; out->map.uniq[k] is the first row holding group k.
- * Returns GB_OK or GB_ENOMEM; the caller frees out->map either way. */
+/* Encoding of the UTF-8 strings data[off[i], off[i + 1]) (offsets checked by
+ * gb_bad_offsets) into codes through the string dictionary (util/strdict.h: codes in
+ * first-seen order); out->map.uniq[k] is the first row holding group k.  Returns
+ * GB_OK or GB_ENOMEM; the caller frees out->map either way. */
 int
 gb_encode_str_run(const int32_t *off, const uint8_t *data, const uint8_t *mask, ptrdiff_t n,
                   int dropna, int32_t *codes, gb_numkey *out)
 {
     memset(out, 0, sizeof(*out));
     out->nullcode = -1;
-    gb_map *map = &out->map;
+    gb_map *map = &out->map;   /* only its uniq list: the first row of each code */
+    ts_strdict dict;
+    memset(&dict, 0, sizeof(dict));
     ptrdiff_t nnull = 0;
-    if (gb_map_init(map, 1024) < 0) return GB_ENOMEM;
+    int rc = GB_OK;
+    if (gb_map_init(map, 0) < 0) return GB_ENOMEM;
     for (ptrdiff_t i = 0; i < n; i++) {
         if (mask && !mask[i]) { codes[i] = -2; nnull++; continue; }
-        const uint8_t *s = data + off[i];
-        size_t len = (size_t)(off[i + 1] - off[i]);
-        uint64_t h = gb_hash_bytes(s, len);
-        size_t j = (size_t)h & map->mask;
-        int32_t code = -1;
-        for (;;) {
-            gb_slot *sl = &map->slots[j];
-            if (sl->code < 0) break;
-            if ((uint64_t)sl->key == h) {
-                int64_t r = map->uniq[sl->code];
-                if ((size_t)(off[r + 1] - off[r]) == len && memcmp(data + off[r], s, len) == 0) {
-                    code = sl->code;
-                    break;
-                }
-            }
-            j = (j + 1) & map->mask;
-        }
-        if (code < 0) {
-            code = (int32_t)map->n;
-            if (map->n >= INT32_MAX || gb_map_push(map, (int64_t)i) < 0) return GB_ENOMEM;
-            map->slots[j].key = (int64_t)h;
-            map->slots[j].code = code;
-            if (map->n * 2 > map->mask + 1 && gb_map_grow(map, 1) < 0) return GB_ENOMEM;
-        }
-        codes[i] = code;
+        int64_t code = ts_strdict_intern_safe(&dict, (const char *)data + off[i],
+                                              (size_t)(off[i + 1] - off[i]));
+        if (code < 0 || code >= INT32_MAX) { rc = GB_ENOMEM; goto done; }
+        if ((size_t)code == map->n && gb_map_push(map, (int64_t)i) < 0) { rc = GB_ENOMEM; goto done; }
+        codes[i] = (int32_t)code;
     }
     out->ncodes = (int64_t)map->n;
     int32_t nc = -1;
@@ -544,5 +518,7 @@ gb_encode_str_run(const int32_t *off, const uint8_t *data, const uint8_t *mask, 
     if (nnull > 0) {
         for (ptrdiff_t i = 0; i < n; i++) if (codes[i] == -2) codes[i] = nc;
     }
-    return GB_OK;
+done:
+    ts_strdict_free(&dict);
+    return rc;
 }

@@ -394,7 +394,7 @@ gb_bsum(const int32_t *codes, const void *keys, int kvt, int64_t g0, ptrdiff_t n
         j->SK = j->R + per;
         j->Q = qd ? (double *)(j->SK + (size_t)K * m) : NULL;
     }
-    gb_run(gb_bsum_worker, jobs, sizeof(gb_bjob), nthreads);
+    ts_pool_run(gb_bsum_worker, jobs, sizeof(gb_bjob), nthreads);
     for (int t = 0; t < nthreads; t++) if (jobs[t].bad) rc = 2;
     if (rc) goto done;
     *inf = 0;
@@ -472,7 +472,7 @@ gb_fsum_multi(const int32_t *codes, ptrdiff_t n, ptrdiff_t nc, int K,
         }
     }
     if (!failed) {
-        gb_run(gb_multi_worker, jobs, sizeof(gb_mjob), nthreads);
+        ts_pool_run(gb_multi_worker, jobs, sizeof(gb_mjob), nthreads);
         for (int t = 0; t < nthreads; t++) *flags |= jobs[t].flag;
         for (int k = 0; k < K; k++) {
             for (ptrdiff_t g = 0; g < nc; g++) {

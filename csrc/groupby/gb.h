@@ -22,6 +22,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/civil.h"      /* ts_civil_from_days */
+#include "util/pool.h"       /* ts_pool_run: the threads */
+#include "util/strdict.h"    /* ts_hash_mix64, the string dictionary */
+
 /* ---- thresholds (exported to Python by bind.c, never restated there) ------- */
 
 #define GB_MAXTHREADS 8
@@ -119,10 +123,7 @@ enum { VT_B = 0, VT_I4, VT_I8, VT_F4, VT_F8 };
 #define GB_INLINE static inline
 #endif
 
-/* ---- threads --------------------------------------------------------------------- */
-
-typedef void (*gb_worker)(void *arg);
-
+/* ---- threads (ts_pool_run; util/pool.h) ------------------------------------------- */
 
 static inline int
 gb_nthreads(int requested, ptrdiff_t n)
@@ -161,18 +162,6 @@ typedef struct {
 
 /* ---- the integer map (open addressing; encode.c) ----------------------------------- */
 
-static inline uint64_t
-gb_mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-#include "groupby/helpers.h"   /* gb_run, gb_hash_bytes, gb_civil (until csrc/util/) */
 
 typedef struct {
     int64_t key;
@@ -196,7 +185,7 @@ int gb_map_push(gb_map *m, int64_t v);
 static inline int32_t
 gb_map_int(gb_map *m, int64_t k)
 {
-    size_t j = (size_t)gb_mix64((uint64_t)k) & m->mask;
+    size_t j = (size_t)ts_hash_mix64((uint64_t)k) & m->mask;
     for (;;) {
         gb_slot *s = &m->slots[j];
         if (s->code < 0) break;
@@ -214,6 +203,16 @@ gb_map_int(gb_map *m, int64_t k)
 /* ---- kernels: one key (encode.c) ---------------------------------------------------- */
 
 enum { PART_NONE = 0, PART_YEAR, PART_MONTH };
+
+/* The calendar year or month (1-12) of a day count since 1970-01-01. */
+static inline int64_t
+gb_part_of_day(int64_t days, int part)
+{
+    int64_t y;
+    unsigned m, d;
+    ts_civil_from_days(days, &y, &m, &d);
+    return part == PART_YEAR ? y : (int64_t)m;
+}
 
 /* The range limit of a key of n rows: keys spanning fewer values index directly. */
 static inline int64_t

@@ -292,7 +292,7 @@ gb_quantile_run(const gb_quant_in *in, const gb_quant_out *out)
         cj[t].cnt = slots + (size_t)t * 2 * (size_t)(nc + 1);
         cj[t].rows = cj[t].cnt + (nc + 1);
     }
-    gb_run(gb_count_worker, cj, sizeof(gb_count_job), nthreads);
+    ts_pool_run(gb_count_worker, cj, sizeof(gb_count_job), nthreads);
     for (int t = 0; t < nthreads; t++) bad |= cj[t].bad;
     if (bad) {
         rc = GB_ECODE;
@@ -332,7 +332,7 @@ gb_quantile_run(const gb_quant_in *in, const gb_quant_out *out)
         sj[t].cur = curs + (size_t)t * (size_t)(nc + 1);
         sj[t].buf = buf;
     }
-    gb_run(gb_scatter_worker, sj, sizeof(gb_scatter_job), nthreads);
+    ts_pool_run(gb_scatter_worker, sj, sizeof(gb_scatter_job), nthreads);
     gb_quant_job qj[GB_MAXTHREADS];
     /* split groups so that each thread gets about the same number of values */
     int64_t total = starts[nc];
@@ -349,7 +349,7 @@ gb_quantile_run(const gb_quant_in *in, const gb_quant_out *out)
         else while (g < nc && starts[g] < limit) g++;
         qj[t].g1 = g;
     }
-    gb_run(gb_quant_worker, qj, sizeof(gb_quant_job), nthreads);
+    ts_pool_run(gb_quant_worker, qj, sizeof(gb_quant_job), nthreads);
 done:
     free(curs);
     free(starts);

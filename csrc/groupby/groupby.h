@@ -6,7 +6,7 @@
 #ifndef TS_GROUPBY_H
 #define TS_GROUPBY_H
 
-#include "ts_core.h"
+#include "core/ts_core.h"
 
 /* Adds the _gb_* kernel functions to the module; returns 0 or -1 with an exception. */
 int ts_groupby_exec(PyObject *module);
