@@ -28,6 +28,7 @@
  * corrupt producer raises an exception instead of crashing.
  */
 #include "arrow.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -718,17 +719,17 @@ unsupported(PyObject *name, const struct ArrowSchema *s, const char *why)
 
 /* Checks UTF-8 of [0, n) with the GIL released for large inputs.  0 or -1 (ValueError). */
 static int
-check_utf8(const uint8_t *s, int64_t n, PyObject *name)
+check_text(const uint8_t *s, int64_t n, PyObject *name)
 {
-    Py_ssize_t bad = 0;
+    int64_t bad = 0;
     int ok;
     if (n > TS_NOGIL_THRESHOLD) {
         Py_BEGIN_ALLOW_THREADS
-        ok = ts_utf8_valid(s, (Py_ssize_t)n, &bad);
+        ok = ts_utf8_valid(s, (size_t)n, &bad);
         Py_END_ALLOW_THREADS
     }
     else {
-        ok = ts_utf8_valid(s, (Py_ssize_t)n, &bad);
+        ok = ts_utf8_valid(s, (size_t)n, &bad);
     }
     if (!ok) {
         ts_error_col(PyExc_ValueError, name, "Arrow string data is not valid UTF-8 (byte %lld)", (long long)bad);
@@ -923,7 +924,7 @@ import_string_view(ts_column *col, const struct ArrowArray *a, PyObject *holder,
         o[i + 1] = (int32_t)pos;
     }
     NOGIL_END
-    if (check_utf8(dst, total, name) < 0) return -1;
+    if (check_text(dst, total, name) < 0) return -1;
     return import_validity(col, a, holder, 1, name);
 bad:
     ts_error_col(PyExc_ValueError, name, "malformed Arrow string_view entry");
@@ -952,7 +953,7 @@ import_string(ts_column *col, const struct ArrowSchema *s, const struct ArrowArr
     if (check_offsets(a->buffers[1], wide, a, name, &first, &last) < 0) return -1;
     const uint8_t *data = a->length > 0 ? a->buffers[2] : (const uint8_t *)zero_block;
     if (data == NULL) data = (const uint8_t *)zero_block;
-    if (check_utf8(data + first, last - first, name) < 0) return -1;
+    if (check_text(data + first, last - first, name) < 0) return -1;
     if (!wide && a->length > 0) {
         col->offset = a->offset;
         col->offsets.owner = Py_NewRef(holder);

@@ -6,7 +6,7 @@
 #ifndef TS_ARROW_H
 #define TS_ARROW_H
 
-#include "ts_core.h"
+#include "core/ts_core.h"
 
 #ifndef ARROW_C_DATA_INTERFACE
 #define ARROW_C_DATA_INTERFACE

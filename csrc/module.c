@@ -3,9 +3,9 @@
  * (columns, tables, and later kernels) adds its types and functions in its exec step.
  */
 #define TS_IMPORT_ARRAY_HERE
-#include "ts_core.h"
-#include "groupby.h"
-#include "csv.h"
+#include "core/ts_core.h"
+#include "groupby/groupby.h"
+#include "csv/csv.h"
 #include "arrow.h"
 
 /* _register_classes(table_class, column_class): the Python package's subclasses,

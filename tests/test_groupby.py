@@ -654,7 +654,7 @@ def test_keyed_sums_kernel_rejects_bad_arguments():
 
 @pytest.fixture
 def keyed_from_one_row(monkeypatch):
-    from traffickstats import _groupby
+    from traffickstats.engine.groupby import plan as _groupby
     monkeypatch.setattr(_groupby, "_KEYED_ROWS", 1)
 
 

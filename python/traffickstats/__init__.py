@@ -20,7 +20,7 @@ from typing import Any
 
 from ._version import __version__
 from .errors import DatasetError, DatasetWarning, DataWarning, ParseError, ParseWarning
-from ._groupby import crosstab, group_by, month, value_counts, year
+from .engine.groupby import crosstab, group_by, month, value_counts, year
 from .engine.csv import read_csv
 from .engine.parquet import read_parquet
 from .engine.table import TYPES, Column, Table

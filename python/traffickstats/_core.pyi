@@ -76,9 +76,17 @@ def _arrow_export_stream(table: Table, requested_schema: Any = ..., /) -> Any: .
 def _arrow_import_array(schema_capsule: Any, array_capsule: Any, /) -> tuple[tuple[str, ...], tuple[Column, ...]]: ...
 def _arrow_import_stream(stream_capsule: Any, /) -> tuple[tuple[str, ...], list[tuple[Column, ...]]]: ...
 
-# ---- group-by kernels (csrc/groupby.c; driven by traffickstats._groupby) ----
+# ---- group-by kernels (csrc/groupby/; driven by traffickstats.engine.groupby) ----
+# Thresholds of the kernels, read (never restated) by the Python driver:
+_GB_FUSE_MAX_CODES: int   # float64 sums take the blocked (fusable) path below this many codes
+_GB_MAX_COLUMNS: int      # at most this many float64 columns share one fused pass
+_GB_RADIX_MIN: int        # a multi-key radix code space above max(this, rows) is hashed
+_GB_KEYED_ROWS: int       # from this many rows, sums by one small-range int key read the key
+_GB_THREAD_ROWS: int      # threads=None uses every core from this many rows on
+_GB_MAX_THREADS: int      # the kernels use at most this many threads
+# the key range (range vs hash encoding) is chosen by C
 def _gb_encode_num(
-    values: np.ndarray, valid: np.ndarray | None, part: int, dropna: bool, range_limit: int,
+    values: np.ndarray, valid: np.ndarray | None, part: int, dropna: bool,
     nthreads: int = ..., /,
 ) -> tuple[np.ndarray, int, int, np.ndarray | None, int]: ...
 def _gb_encode_str(
@@ -93,9 +101,10 @@ def _gb_combine(
 def _gb_combine(
     c1: np.ndarray, n1: int, c2: np.ndarray, n2: int, hash: Literal[False], /
 ) -> tuple[np.ndarray, int, None]: ...
+# hash=None: C chooses (hash when n1 * n2 > max(_GB_RADIX_MIN, rows) or >= 2**31)
 @overload
 def _gb_combine(
-    c1: np.ndarray, n1: int, c2: np.ndarray, n2: int, hash: bool, /
+    c1: np.ndarray, n1: int, c2: np.ndarray, n2: int, hash: bool | None, /
 ) -> tuple[np.ndarray, int, np.ndarray | None]: ...
 # the source row of each element comes back only when want_rows is true
 @overload
@@ -127,8 +136,26 @@ def _gb_fsum_many(
     codes: np.ndarray, ncodes: int, values: Sequence[np.ndarray],
     valids: Sequence[np.ndarray | None], nthreads: int, origin: int, /,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None: ...
+# keyed sums with the window chosen by C from a sample of the keys:
+# (origin, ncodes, sums, counts, rows, inf_flags), or None when the key does not suit
+def _gb_keyed_sums(
+    keys: np.ndarray, values: Sequence[np.ndarray], valids: Sequence[np.ndarray | None],
+    nthreads: int, /,
+) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, int] | None: ...
 def _gb_quantile(
     codes: np.ndarray, ncodes: int, values: np.ndarray, valid: np.ndarray | None,
     qs: np.ndarray, nthreads: int, median: bool, moments: bool = ..., /,
 ) -> tuple[np.ndarray, ...]: ...
 def _gb_first_rows(codes: np.ndarray, ncodes: int, /) -> np.ndarray: ...
+# Counts of rows by mask, group (and list item), without a fake key:
+#   masks: (k, n) bool array, or a sequence of k 1-d bool arrays of length n;
+#   codes: None (one group) or int32 of length n, -1 = in no group, else < ngroups
+#          (a code out of range is a ValueError naming the row);
+#   items: None, or a list<category> Column of n rows whose items explode as a second
+#          key (a row counts once per item; null lists count nothing).
+# Returns int64 counts[j, g] = rows i with masks[j, i] and codes[i] == g, shape
+# (k, ngroups), or (k, ngroups, len(items.categories)) with items.  Runs without the GIL.
+def _gb_tally(
+    masks: np.ndarray | Sequence[np.ndarray], codes: np.ndarray | None = ...,
+    ngroups: int = ..., items: Column | None = ...,
+) -> np.ndarray: ...

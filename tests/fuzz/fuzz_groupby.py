@@ -20,8 +20,8 @@ with atheris.instrument_imports(include=["traffickstats"]):
     import numpy as np
 
     import traffickstats as ts
-    from traffickstats import _groupby
-    from traffickstats._groupby import FUNCS
+    from traffickstats.engine.groupby import plan as _groupby
+    from traffickstats.engine.groupby import FUNCS
 
 from _fuzzlib import EXPECTED, main
 

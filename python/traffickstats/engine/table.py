@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, cast
 
 import numpy as np
 
-from .. import _core, _groupby
+from .. import _core
+from . import groupby as _groupby
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -2,7 +2,8 @@
  * column.c -- the Column type: construction with validation, zero-copy NumPy views,
  * and the take kernel every row-selecting operation is built on.
  */
-#include "ts_core.h"
+#include "core/ts_core.h"
+#include "util/utf8.h"
 
 #include <stdarg.h>
 
@@ -407,34 +408,6 @@ pack_mask(ts_buffer *buf, const npy_bool *mask, Py_ssize_t n)
     return nulls;
 }
 
-int
-ts_utf8_valid(const uint8_t *s, Py_ssize_t n, Py_ssize_t *bad)
-{
-    Py_ssize_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) { i++; continue; }
-        int len;
-        uint32_t cp;
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-        else { *bad = i; return 0; }
-        if (i + len > n) { *bad = i; return 0; }
-        for (int k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) { *bad = i; return 0; }
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            *bad = i;
-            return 0;
-        }
-        i += len;
-    }
-    return 1;
-}
-
 /* New reference: the dictionary column for `dictionary` (a string column without
  * nulls, or a sequence of unique str). */
 static ts_column *
@@ -562,9 +535,10 @@ make_column(PyObject *module, PyObject *args, PyObject *kwds)
         if (type == TS_STRING) {
             const uint8_t *bytes = PyArray_DATA(varr);
             int ok;
-            TS_MAYBE_NOGIL(o[n] - o[0], ok = ts_utf8_valid(bytes + o[0], o[n] - o[0], &bad));
+            int64_t at = 0;
+            TS_MAYBE_NOGIL(o[n] - o[0], ok = ts_utf8_valid(bytes + o[0], (size_t)(o[n] - o[0]), &at));
             if (!ok) {
-                ts_error_col(PyExc_ValueError, name, "invalid UTF-8 at byte %zd", bad + o[0]);
+                ts_error_col(PyExc_ValueError, name, "invalid UTF-8 at byte %zd", (Py_ssize_t)at + o[0]);
                 goto error;
             }
             /* every row must be UTF-8 on its own: no row may start inside a character */

@@ -53,17 +53,7 @@
         }                                                            \
     } while (0)
 
-typedef enum {
-    TS_BOOL = 0,
-    TS_INT32,
-    TS_INT64,
-    TS_FLOAT64,
-    TS_DATE,
-    TS_CATEGORY,
-    TS_STRING,
-    TS_LIST,          /* list<category> */
-    TS_NTYPES
-} ts_type;
+#include "core/types.h"
 
 typedef struct {
     PyObject *owner;   /* strong reference keeping `data` alive, or NULL when data is NULL */
@@ -164,10 +154,6 @@ PyObject *ts_dictionary_labels(ts_column *dict);
 /* New reference: a table of the given class from a tuple of names and a tuple of
  * columns (both borrowed; validated: unique str names, equal lengths). */
 PyObject *ts_table_from_tuples(PyTypeObject *cls, PyObject *names, PyObject *columns, Py_ssize_t num_rows);
-
-/* Returns 1 when the n bytes are valid UTF-8 (no surrogates, no overlong forms),
- * else 0 with *bad set to the offset of the first bad sequence.  No GIL needed. */
-int ts_utf8_valid(const uint8_t *s, Py_ssize_t n, Py_ssize_t *bad);
 
 /* ---- errors ------------------------------------------------------------- */
 /* Always returns NULL, with the exception set; formatting is kept off the hot path. */

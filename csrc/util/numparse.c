@@ -10,7 +10,7 @@
  * PyOS_string_to_double, which is correctly rounded and locale-independent, so the
  * result is always identical to Python's float() of the same text.
  */
-#include "numparse.h"
+#include "util/numparse.h"
 
 #include <math.h>
 #include <string.h>
@@ -123,49 +123,6 @@ ts_parse_float(const char *s, size_t n, int special, double *out)
     return TS_NUM_SLOW;
 }
 
-/* Howard Hinnant's days_from_civil. */
-int32_t
-ts_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + (int64_t)doe - 719468);
-}
-
-void
-ts_civil_from_days(int32_t z32, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t z = (int64_t)z32 + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
-static int
-days_in_month(int64_t y, unsigned m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return dm[m - 1];
-}
-
-int
-ts_make_date(int64_t y, unsigned m, unsigned d, int32_t *out)
-{
-    if (y < 1 || m < 1 || m > 12 || d < 1 || (int)d > days_in_month(y, m)) return 0;
-    *out = ts_days_from_civil(y, m, d);
-    return 1;
-}
-
 static inline unsigned
 dig(char c)
 {
@@ -214,5 +171,5 @@ ts_parse_date_format(const char *s, size_t n, const char *fmt, int32_t *out)
         }
     }
     if (p != e || y < 0 || m < 0 || d < 0) return 0;
-    return ts_make_date(y, (unsigned)m, (unsigned)d, out);
+    return ts_civil_make_date(y, (unsigned)m, (unsigned)d, out);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/civil.h"
+
 #define TS_NUM_BAD 0       /* not valid syntax */
 #define TS_NUM_OK 1        /* parsed; result stored */
 #define TS_NUM_SLOW 2      /* valid float syntax, but needs the exact slow path */
@@ -107,15 +109,6 @@ ts_parse_float_fast(const char *s, size_t n, int special, double *out)
     *out = neg ? -v : v;
     return TS_NUM_OK;
 }
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day 1-31). */
-int32_t ts_days_from_civil(int64_t y, unsigned m, unsigned d);
-/* Inverse of ts_days_from_civil. */
-void ts_civil_from_days(int32_t z, int64_t *y, unsigned *m, unsigned *d);
-
-/* A valid calendar date (year 1-9999 as Python) -> days since 1970-01-01 in *out:
- * 1, or 0 when invalid. */
-int ts_make_date(int64_t y, unsigned m, unsigned d, int32_t *out);
 
 static inline unsigned
 ts_dig(char c)

@@ -3,7 +3,7 @@
  * Every operation returns a new table; columns (and so buffers) are shared where the
  * rows are unchanged (select, rename, with_column) or sliced (slice).
  */
-#include "ts_core.h"
+#include "core/ts_core.h"
 
 PyTypeObject *ts_table_class = &ts_TableType;
 
