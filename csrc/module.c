@@ -6,7 +6,7 @@
 #include "core/ts_core.h"
 #include "groupby.h"
 #include "csv/csv.h"
-#include "arrow.h"
+#include "arrow/arrow.h"
 
 /* _register_classes(table_class, column_class): the Python package's subclasses,
  * used whenever C builds a table or column from scratch.  The module keeps them
