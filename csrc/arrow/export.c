@@ -165,7 +165,8 @@ typedef struct {
 const int64_t arrow_zero_block[4] = {0, 0, 0, 0};
 
 /* Drops a Python reference from any thread, taking the GIL first; skipped once the
- * interpreter is finalised (the object is then gone anyway). */
+ * interpreter is finalised (the object is then gone anyway).
+ * Ownership: steals o (drops the caller's reference). */
 static void
 decref_any_thread(PyObject *o)
 {
@@ -198,7 +199,9 @@ array_release(struct ArrowArray *a)
 }
 
 /* Initialises *a; owner (borrowed, may be NULL) gets a new reference.  Needs the GIL.
- * Returns 0 or -1 with MemoryError. */
+ * Returns 0 or -1 with MemoryError.
+ * Ownership: borrows owner; *a takes a new reference to it (dropped by the release
+ * callback). */
 static int
 array_init(struct ArrowArray *a, PyObject *owner, int64_t length, int64_t offset, int64_t null_count,
            int64_t n_buffers, int64_t n_children, int has_dictionary)
@@ -339,6 +342,8 @@ table_array(struct ArrowArray *a, ts_table *t)
 /* ======================================================================== */
 /* capsules                                                                  */
 
+/* Ownership: called by Python when the capsule dies; borrows cap and releases the
+ * schema it owns. */
 static void
 schema_capsule_destructor(PyObject *cap)
 {
@@ -351,6 +356,8 @@ schema_capsule_destructor(PyObject *cap)
     free(s);
 }
 
+/* Ownership: called by Python when the capsule dies; borrows cap and releases the
+ * array it owns. */
 static void
 array_capsule_destructor(PyObject *cap)
 {
@@ -363,6 +370,8 @@ array_capsule_destructor(PyObject *cap)
     free(a);
 }
 
+/* Ownership: called by Python when the capsule dies; borrows cap and releases the
+ * stream it owns. */
 static void
 stream_capsule_destructor(PyObject *cap)
 {
@@ -375,7 +384,8 @@ stream_capsule_destructor(PyObject *cap)
     free(s);
 }
 
-/* New reference: a capsule owning a malloc'ed, initialised schema (released on failure). */
+/* New reference: a capsule owning a malloc'ed, initialised schema (released on failure).
+ * Ownership: returns a new reference (NULL with an exception set). */
 PyObject *
 arrow_schema_capsule(struct ArrowSchema *s)
 {
@@ -387,7 +397,8 @@ arrow_schema_capsule(struct ArrowSchema *s)
     return cap;
 }
 
-/* New reference: a capsule owning a malloc'ed, initialised array (released on failure). */
+/* New reference: a capsule owning a malloc'ed, initialised array (released on failure).
+ * Ownership: returns a new reference (NULL with an exception set). */
 PyObject *
 arrow_array_capsule(struct ArrowArray *a)
 {
@@ -399,7 +410,8 @@ arrow_array_capsule(struct ArrowArray *a)
     return cap;
 }
 
-/* Builds the schema of obj (Table or Column) into *s.  0, or -1 with an exception. */
+/* Builds the schema of obj (Table or Column) into *s.  0, or -1 with an exception.
+ * Ownership: borrows obj. */
 static int
 object_schema(struct ArrowSchema *s, PyObject *obj)
 {
@@ -415,7 +427,8 @@ object_schema(struct ArrowSchema *s, PyObject *obj)
     return -1;
 }
 
-/* New reference: a str describing a schema's type for messages ("'i' (dictionary indices) with values 'u'"). */
+/* New reference: a str describing a schema's type for messages ("'i' (dictionary indices) with values 'u'").
+ * Ownership: returns a new reference (NULL with an exception set). */
 PyObject *
 arrow_format_description(const struct ArrowSchema *s)
 {
@@ -461,7 +474,8 @@ schema_same_type(const struct ArrowSchema *a, const struct ArrowSchema *b)
 }
 
 /* Checks a requested schema capsule (or None) against ours.  0, or -1 with an
- * exception naming the first column whose type differs. */
+ * exception naming the first column whose type differs.
+ * Ownership: borrows requested. */
 static int
 check_requested(PyObject *requested, const struct ArrowSchema *ours)
 {
@@ -503,7 +517,9 @@ check_requested(PyObject *requested, const struct ArrowSchema *ours)
     return -1;
 }
 
-/* _arrow_export_schema(obj) -> "arrow_schema" capsule */
+/* _arrow_export_schema(obj) -> "arrow_schema" capsule
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 arrow_export_schema(PyObject *module, PyObject *obj)
 {
@@ -516,7 +532,9 @@ arrow_export_schema(PyObject *module, PyObject *obj)
     return arrow_schema_capsule(s);
 }
 
-/* _arrow_export_array(obj, requested_schema=None) -> (schema capsule, array capsule) */
+/* _arrow_export_array(obj, requested_schema=None) -> (schema capsule, array capsule)
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 arrow_export_array(PyObject *module, PyObject *args)
 {
@@ -599,7 +617,9 @@ stream_release(struct ArrowArrayStream *st)
 }
 
 /* _arrow_export_stream(table, requested_schema=None) -> "arrow_array_stream" capsule
- * holding the whole table as one record batch. */
+ * holding the whole table as one record batch.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 arrow_export_stream(PyObject *module, PyObject *args)
 {
@@ -657,6 +677,7 @@ PyMethodDef ts_arrow_functions[] = {
     {NULL},
 };
 
+/* Ownership: borrows module (the functions are added to it). */
 int
 ts_arrow_exec(PyObject *module)
 {

@@ -8,7 +8,9 @@
 /* ======================================================================== */
 /* import                                                                    */
 
-/* The capsule that owns an imported ArrowArray: its destructor calls release. */
+/* The capsule that owns an imported ArrowArray: its destructor calls release.
+ * Ownership: called by Python when the capsule dies; borrows cap and releases the
+ * array it owns. */
 static void
 import_holder_destructor(PyObject *cap)
 {
@@ -28,7 +30,9 @@ import_holder_destructor(PyObject *cap)
     free(a);
 }
 
-/* New reference: a holder capsule; moves *src into it (src->release set NULL). */
+/* New reference: a holder capsule; moves *src into it (src->release set NULL).
+ * Ownership: returns a new reference (NULL with an exception set; *src is released
+ * then). */
 static PyObject *
 import_holder(struct ArrowArray *src)
 {
@@ -47,6 +51,10 @@ import_holder(struct ArrowArray *src)
     return cap;
 }
 
+/* The columns of a struct (record batch) array; the array is moved into a holder.
+ * Ownership: returns a new reference to the columns tuple and, when names_out is not
+ * NULL, stores a new reference to the names tuple there (NULL and nothing stored with
+ * an exception set). */
 static PyObject *
 import_struct(const struct ArrowSchema *s, struct ArrowArray *a, PyObject **names_out)
 {
@@ -99,7 +107,9 @@ error:
 
 /* _arrow_import_array(schema_capsule, array_capsule) -> (names, columns): the fields of
  * a struct (record batch) array, or ((field name,), (column,)) for any other array.
- * The array is consumed. */
+ * The array is consumed.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 arrow_import_array(PyObject *module, PyObject *args)
 {
@@ -187,7 +197,8 @@ error:
     return -1;
 }
 
-/* Raises for a failed stream call, with the producer's message when it has one. */
+/* Raises for a failed stream call, with the producer's message when it has one.
+ * Ownership: returns NULL with an exception set; borrows st. */
 static PyObject *
 stream_error(struct ArrowArrayStream *st, int code, const char *what)
 {
@@ -198,7 +209,9 @@ stream_error(struct ArrowArrayStream *st, int code, const char *what)
 }
 
 /* _arrow_import_stream(stream_capsule) -> (names, [columns per batch]).  A stream
- * with no batches gives one empty batch.  The stream is consumed. */
+ * with no batches gives one empty batch.  The stream is consumed.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 arrow_import_stream(PyObject *module, PyObject *cap)
 {

@@ -16,7 +16,8 @@
 #include "arrow/internal.h"
 #include "util/utf8.h"
 
-/* Returns NULL with TypeError: the column's Arrow type is not one we hold. */
+/* Returns NULL with TypeError: the column's Arrow type is not one we hold.
+ * Ownership: returns NULL with an exception set; borrows all arguments. */
 static PyObject *
 unsupported(PyObject *name, const struct ArrowSchema *s, const char *why)
 {
@@ -27,7 +28,8 @@ unsupported(PyObject *name, const struct ArrowSchema *s, const char *why)
     return NULL;
 }
 
-/* Checks UTF-8 of [0, n) with the GIL released for large inputs.  0 or -1 (ValueError). */
+/* Checks UTF-8 of [0, n) with the GIL released for large inputs.  0 or -1 (ValueError).
+ * Ownership: borrows name. */
 static int
 check_text(const uint8_t *s, int64_t n, PyObject *name)
 {
@@ -49,7 +51,9 @@ check_text(const uint8_t *s, int64_t n, PyObject *name)
 }
 
 /* Validity of the imported array, either shared (same offset) or copied to offset 0.
- * Sets col->validity and col->null_count.  0, or -1 with an exception. */
+ * Sets col->validity and col->null_count.  0, or -1 with an exception.
+ * Ownership: borrows holder and name; col takes its own reference to holder when it
+ * shares the bitmap. */
 static int
 import_validity(ts_column *col, const struct ArrowArray *a, PyObject *holder, int rebase, PyObject *name)
 {
@@ -93,7 +97,8 @@ arrow_valid(const struct ArrowArray *a, int64_t i)
     return bm == NULL || a->null_count == 0 || ts_bit_get(bm, i);
 }
 
-/* Checks n_buffers and that the needed buffers are there.  0 or -1 (ValueError). */
+/* Checks n_buffers and that the needed buffers are there.  0 or -1 (ValueError).
+ * Ownership: borrows name. */
 static int
 check_buffers(const struct ArrowArray *a, int64_t n_buffers, PyObject *name)
 {
@@ -113,7 +118,8 @@ check_buffers(const struct ArrowArray *a, int64_t n_buffers, PyObject *name)
 }
 
 /* Reads offsets (int32 or int64) of rows [offset, offset+length] and checks them.
- * Returns 0 with *first and *last set, or -1 (ValueError). */
+ * Returns 0 with *first and *last set, or -1 (ValueError).
+ * Ownership: borrows name. */
 static int
 check_offsets(const void *offs, int wide, const struct ArrowArray *a, PyObject *name,
               int64_t *first, int64_t *last)
@@ -145,7 +151,8 @@ bad:
     return -1;
 }
 
-/* New int32 offsets buffer (offset 0) holding o[i] - o[offset] for the rows.  0/-1. */
+/* New int32 offsets buffer (offset 0) holding o[i] - o[offset] for the rows.  0/-1.
+ * Ownership: borrows name. */
 static int
 rebase_offsets(ts_buffer *dst, const void *offs, int wide, const struct ArrowArray *a, int64_t first,
                int64_t last, PyObject *name)
@@ -169,7 +176,8 @@ rebase_offsets(ts_buffer *dst, const void *offs, int wide, const struct ArrowArr
 }
 
 /* String data from a string_view ("vu") array, copied into new offsets/values at
- * offset 0 (validity rebased).  0, or -1 with an exception. */
+ * offset 0 (validity rebased).  0, or -1 with an exception.
+ * Ownership: borrows holder and name. */
 static int
 import_string_view(ts_column *col, const struct ArrowArray *a, PyObject *holder, PyObject *name)
 {
@@ -242,7 +250,9 @@ bad:
 }
 
 /* Fills a string column from a "u", "U" or "vu" array.  0, or -1 with an exception.
- * For dictionaries (no_nulls), nulls are refused. */
+ * For dictionaries (no_nulls), nulls are refused.
+ * Ownership: borrows holder and name; col takes its own references to holder for
+ * shared buffers. */
 static int
 import_string(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder,
               PyObject *name, int no_nulls)
@@ -284,7 +294,9 @@ import_string(ts_column *col, const struct ArrowSchema *s, const struct ArrowArr
  * nulls (both allowed by Arrow), the result is a new dictionary of the distinct
  * values, and *remap (malloc'ed, freed by the caller) maps each Arrow index to its
  * code there, or -1 for a null entry; otherwise the dictionary is shared and *remap
- * is NULL.  *n_arrow is the Arrow dictionary's length (the range of valid indices). */
+ * is NULL.  *n_arrow is the Arrow dictionary's length (the range of valid indices).
+ * Ownership: returns a new reference (NULL with an exception set); borrows holder and
+ * name. */
 static ts_column *
 import_dictionary(const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder, PyObject *name,
                   int32_t **remap, int64_t *n_arrow)
@@ -384,7 +396,9 @@ is_index_format(const char *f)
     return f[0] != '\0' && f[1] == '\0' && strchr("cCsSiIlL", f[0]) != NULL;
 }
 
-/* Fills a category column from a dictionary-encoded array.  0, or -1. */
+/* Fills a category column from a dictionary-encoded array.  0, or -1.
+ * Ownership: borrows holder and name; col takes its own references to holder for
+ * shared buffers. */
 static int
 import_category(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder,
                 PyObject *name)
@@ -461,7 +475,8 @@ is_string_format(const char *f)
 
 /* Fills a list<category> column from a list of plain strings ("+l" or "+L" of "u",
  * "U" or "vu"), dictionary-encoding the items (a copy; categories sorted as
- * from_objects sorts them).  0, or -1 with an exception. */
+ * from_objects sorts them).  0, or -1 with an exception.
+ * Ownership: borrows holder and name. */
 static int
 import_list_of_strings(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray *a,
                        PyObject *holder, PyObject *name)
@@ -542,7 +557,9 @@ error:
 }
 
 /* Fills a list<category> column from a "+l"/"+L" array whose items are dictionary-
- * encoded strings.  0, or -1. */
+ * encoded strings.  0, or -1.
+ * Ownership: borrows holder and name; col takes its own references to holder for
+ * shared buffers. */
 static int
 import_list(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder,
             PyObject *name)
@@ -636,7 +653,9 @@ error:
     return -1;
 }
 
-/* Fills a fixed-width column, sharing the values when the type matches. */
+/* Fills a fixed-width column, sharing the values when the type matches.
+ * Ownership: borrows holder and name; col takes its own references to holder for
+ * shared buffers. */
 static int
 import_fixed(ts_column *col, const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder,
              PyObject *name)
@@ -679,7 +698,9 @@ import_fixed(ts_column *col, const struct ArrowSchema *s, const struct ArrowArra
     return import_validity(col, a, holder, 1, name);
 }
 
-/* New reference: the column for (schema s, array a) whose memory `holder` owns. */
+/* New reference: the column for (schema s, array a) whose memory `holder` owns.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments (the column takes its own references to holder). */
 ts_column *
 arrow_import_column(const struct ArrowSchema *s, const struct ArrowArray *a, PyObject *holder, PyObject *name)
 {

@@ -54,7 +54,8 @@ ts_values_typenum(ts_type t)
     }
 }
 
-/* Returns NULL with the exception set; the message is prefixed with the column. */
+/* Returns NULL with the exception set; the message is prefixed with the column.
+ * Ownership: returns NULL with the exception set; borrows exc and name. */
 PyObject *
 ts_error_col(PyObject *exc, PyObject *name, const char *fmt, ...)
 {
@@ -93,6 +94,8 @@ ts_buffer_alloc(ts_buffer *buf, Py_ssize_t nbytes)
     return 0;
 }
 
+/* Ownership: called by Python when the capsule dies; borrows capsule and frees its
+ * block. */
 static void
 raw_capsule_free(PyObject *capsule)
 {
@@ -340,7 +343,9 @@ error:
 /* ------------------------------------------------------------------------ */
 /* views                                                                     */
 
-/* New reference: a read-only 1-D array of n elements at data whose base is `owner`. */
+/* New reference: a read-only 1-D array of n elements at data whose base is `owner`.
+ * Ownership: returns a new reference (NULL with an exception set); borrows owner (the
+ * view takes its own reference as its base). */
 static PyObject *
 readonly_view(PyObject *owner, int typenum, void *data, Py_ssize_t n)
 {
@@ -357,6 +362,8 @@ readonly_view(PyObject *owner, int typenum, void *data, Py_ssize_t n)
     return arr;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_values(ts_column *self, void *closure)
 {
@@ -372,6 +379,8 @@ column_get_values(ts_column *self, void *closure)
     return readonly_view((PyObject *)self, ts_values_typenum(self->type), ts_col_values(self), self->length);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_offsets(ts_column *self, void *closure)
 {
@@ -382,6 +391,8 @@ column_get_offsets(ts_column *self, void *closure)
     return readonly_view((PyObject *)self, NPY_INT32, (void *)ts_col_offsets(self), self->length + 1);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_codes(ts_column *self, void *closure)
 {
@@ -392,6 +403,8 @@ column_get_codes(ts_column *self, void *closure)
     return column_get_values(self, closure);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 ts_dictionary_labels(ts_column *d)
 {
@@ -407,6 +420,8 @@ ts_dictionary_labels(ts_column *d)
     return out;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_categories(ts_column *self, void *closure)
 {
@@ -421,6 +436,8 @@ column_get_categories(ts_column *self, void *closure)
     return arr;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_dictionary(ts_column *self, void *closure)
 {
@@ -428,6 +445,8 @@ column_get_dictionary(ts_column *self, void *closure)
     return Py_NewRef(self->dictionary);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_valid(ts_column *self, void *closure)
 {
@@ -448,18 +467,24 @@ column_get_valid(ts_column *self, void *closure)
     return arr;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_type(ts_column *self, void *closure)
 {
     return PyUnicode_FromString(ts_type_names[self->type]);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_null_count(ts_column *self, void *closure)
 {
     return PyLong_FromSsize_t(self->null_count);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_get_nbytes(ts_column *self, void *closure)
 {
@@ -482,7 +507,9 @@ column_len(ts_column *self)
 }
 
 /* New reference: list of Python objects for a string, category or list column
- * (str / list of str, None for null); labels are shared between rows. */
+ * (str / list of str, None for null); labels are shared between rows.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_to_objects(ts_column *self, PyObject *unused)
 {
@@ -531,6 +558,8 @@ error:
     return NULL;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 column_slice_method(ts_column *self, PyObject *args)
 {
@@ -540,6 +569,8 @@ column_slice_method(ts_column *self, PyObject *args)
     return (PyObject *)ts_column_slice(self, start, len);
 }
 
+/* Ownership: returns NULL with TypeError (columns are built by make_column); borrows
+ * all arguments. */
 static PyObject *
 column_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -588,6 +619,7 @@ PyTypeObject ts_ColumnType = {
     .tp_as_sequence = &column_as_sequence,
 };
 
+/* Ownership: borrows module (the type is added to it). */
 int
 ts_column_exec(PyObject *module)
 {

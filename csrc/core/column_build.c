@@ -22,7 +22,9 @@ typenum_name(int typenum)
 }
 
 /* New reference: `obj` as a 1-D aligned, contiguous, native-endian array of typenum,
- * converted only when needed and only by a safe cast. */
+ * converted only when needed and only by a safe cast.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyArrayObject *
 as_array(PyObject *obj, int typenum, PyObject *name, const char *what)
 {
@@ -78,7 +80,9 @@ pack_mask(ts_buffer *buf, const npy_bool *mask, Py_ssize_t n)
 }
 
 /* New reference: the dictionary column for `dictionary` (a string column without
- * nulls, or a sequence of unique str). */
+ * nulls, or a sequence of unique str).
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static ts_column *
 as_dictionary(PyObject *dictionary, PyObject *name)
 {
@@ -248,7 +252,9 @@ category_nulls(ts_column *col, PyArrayObject **varr, PyArrayObject *marr, PyObje
     return 0;
 }
 
-/* make_column(name, type, values, valid=None, offsets=None, dictionary=None) */
+/* make_column(name, type, values, valid=None, offsets=None, dictionary=None)
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 make_column(PyObject *module, PyObject *args, PyObject *kwds)
 {
@@ -396,7 +402,8 @@ bytebuf_append(bytebuf *b, const void *src, Py_ssize_t n)
     return 0;
 }
 
-/* Is item a null: None, a float NaN, or one of the sentinels (identity)? */
+/* Is item a null: None, a float NaN, or one of the sentinels (identity)?
+ * Ownership: borrows item and sentinels. */
 static int
 is_null(PyObject *item, PyObject *sentinels)
 {
@@ -446,6 +453,8 @@ column_from_raw(ts_type type, Py_ssize_t n, bytebuf *vals, bytebuf *offs, ts_buf
     return ts_column_finish(col);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 ts_column *
 ts_string_column_from_strs(PyObject *seq, int unique, const char *what)
 {
@@ -500,7 +509,8 @@ typedef struct {
     PyObject *labels;  /* list of str in code order */
 } encoder;
 
-/* Returns the code of `s` (a str), adding it when new; -1 on error. */
+/* Returns the code of `s` (a str), adding it when new; -1 on error.
+ * Ownership: borrows s (the encoder's map takes its own references). */
 static int32_t
 encode(encoder *e, PyObject *s)
 {
@@ -548,7 +558,8 @@ encoder_finish(encoder *e, int32_t *codes, Py_ssize_t n)
     return dict;
 }
 
-/* Fails with a TypeError naming the column, row and the offending item. */
+/* Fails with a TypeError naming the column, row and the offending item.
+ * Ownership: returns NULL with an exception set; borrows all arguments. */
 static PyObject *
 bad_item(PyObject *name, Py_ssize_t row, const char *expected, PyObject *item)
 {
@@ -557,7 +568,9 @@ bad_item(PyObject *name, Py_ssize_t row, const char *expected, PyObject *item)
 }
 
 /* from_objects(name, type, seq, nulls=()) -> Column of type string, category or
- * list<category> from Python objects; nulls are None, NaN and the given sentinels. */
+ * list<category> from Python objects; nulls are None, NaN and the given sentinels.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 from_objects(PyObject *module, PyObject *args)
 {
