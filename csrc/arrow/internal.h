@@ -18,13 +18,16 @@
 /* A zeroed block for buffers of empty columns that have none. */
 extern const int64_t arrow_zero_block[4];
 /* A str describing a schema's type for messages ("'i' (dictionary indices) with
- * values 'u'").  Ownership: returns a new reference (NULL with an exception set). */
+ * values 'u'").
+ * Ownership: returns a new reference (NULL with an exception set). */
 PyObject *arrow_format_description(const struct ArrowSchema *s);
 /* An 'arrow_schema' capsule owning s (malloc'ed and initialised; released and freed
- * on failure).  Ownership: returns a new reference (NULL with an exception set). */
+ * on failure).
+ * Ownership: returns a new reference (NULL with an exception set). */
 PyObject *arrow_schema_capsule(struct ArrowSchema *s);
 /* An 'arrow_array' capsule owning a (malloc'ed and initialised; released and freed
- * on failure).  Ownership: returns a new reference (NULL with an exception set). */
+ * on failure).
+ * Ownership: returns a new reference (NULL with an exception set). */
 PyObject *arrow_array_capsule(struct ArrowArray *a);
 /* The module functions (method table in export.c).
  * Ownership: each returns a new reference (NULL with an exception set) and borrows

@@ -89,7 +89,11 @@ extern PyTypeObject ts_TableType;
 extern PyTypeObject *ts_column_class;
 extern PyTypeObject *ts_table_class;
 
+/* Whether o is a Column (a subclass counts).
+ * Ownership: borrows o. */
 static inline int ts_is_column(PyObject *o) { return PyObject_TypeCheck(o, &ts_ColumnType); }
+/* Whether o is a Table (a subclass counts).
+ * Ownership: borrows o. */
 static inline int ts_is_table(PyObject *o) { return PyObject_TypeCheck(o, &ts_TableType); }
 
 /* ---- type names -------------------------------------------------------- */
