@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
+
 __all__ = ["schema", "TABLES"]
 
 #: The three tables of a dataset, in order.
 TABLES = ("cases", "defendants", "victims")
 _ID = {"cases": "case_id", "defendants": "defendant_id", "victims": "victim_id"}
-_EPOCH = np.datetime64("1970-01-01", "D")
+_EPOCH = np.datetime64(_core.EPOCH, "D")
 
 
 def _pandas() -> Any:

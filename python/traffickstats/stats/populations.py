@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
+
 from ..model.dataset import Dataset
 from ..model.links import _labels_eq
 from . import _engine
@@ -21,7 +23,7 @@ __all__ = ["BY"]
 BY = ("case_type", "district", "state")
 CONVICTED = ("plea", "trial_conviction")
 NOT_CONVICTED = ("acquitted", "dismissed")
-_EPOCH = np.datetime64("1970-01-01", "D")
+_EPOCH = np.datetime64(_core.EPOCH, "D")
 _KEY = "traffickstats.stats.populations"   # where the populations are kept on a Dataset
 
 
