@@ -27,9 +27,7 @@ FRONT = (PACKAGE, f"{PACKAGE}.__main__")   # the front and the ``python -m`` ent
 # (layer, the modules in it: a name covers its submodules), bottom to top.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", (f"{PACKAGE}._core", f"{PACKAGE}.errors", f"{PACKAGE}._version")),
-    # ``_groupby`` is the group-by engine until it moves into engine/groupby/;
-    # ``table`` is the alias that ``_groupby`` imports meanwhile (both go then).
-    ("engine", (f"{PACKAGE}.engine", f"{PACKAGE}._groupby", f"{PACKAGE}.table")),
+    ("engine", (f"{PACKAGE}.engine",)),
     ("model", (f"{PACKAGE}.model",)),
     ("datasets", (f"{PACKAGE}.datasets",)),
     ("stats", (f"{PACKAGE}.stats",)),
@@ -37,13 +35,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("cli", (f"{PACKAGE}.cli",)),
     ("front", FRONT),
 ]
-
-# Edges left out of the circle check, each with the reason; empty when issue #13 is done.
-PENDING: dict[tuple[str, str], str] = {
-    (f"{PACKAGE}._groupby", f"{PACKAGE}.table"):
-        "_groupby.py (not this branch's to edit) converts DataFrames with the Table class; "
-        "its rewrite as engine/groupby/ must not import the Table back",
-}
 
 Edges = Mapping[str, Iterable[tuple[str, str]]]   # module -> (imported module, "file:line")
 
@@ -209,16 +200,8 @@ def problems(edges: Edges, layer: Callable[[str], int | None] = layer_of,
 def test_the_package_is_layered_without_circles():
     edges = graph(package_dir())
     assert f"{PACKAGE}.model.dataset" in edges and f"{PACKAGE}.engine.table" in edges   # read the right tree
-    found = problems(edges, skip=PENDING)
+    found = problems(edges)
     assert not found, "\n".join(found)
-
-
-def test_pending_edges_still_exist():
-    """An exception in PENDING goes as soon as its import (or its module) does."""
-    edges = graph(package_dir())
-    gone = [e for e in PENDING if e[0] not in edges or e[1] not in {t for t, _ in edges[e[0]]}]
-    assert not gone, (f"remove from PENDING (the import is gone): {gone}; with _groupby.py -> table.py "
-                      "gone, delete traffickstats/table/ and its entry in LAYERS too")
 
 
 # --------------------------------------------------------------------------- the checker checks
@@ -274,7 +257,7 @@ def test_reader_sees_every_kind_of_import(tmp_path):
 
 @pytest.mark.parametrize("module, layer", [
     (f"{PACKAGE}._core", "core"), (f"{PACKAGE}.engine.table", "engine"), (f"{PACKAGE}.engine.groupby.plan", "engine"),
-    (f"{PACKAGE}._groupby", "engine"), (f"{PACKAGE}.model.dataset", "model"), (f"{PACKAGE}.datasets._synthetic", "datasets"),
+    (f"{PACKAGE}.engine.groupby.ops", "engine"), (f"{PACKAGE}.model.dataset", "model"), (f"{PACKAGE}.datasets._synthetic", "datasets"),
     (f"{PACKAGE}.stats.metrics", "stats"), (PACKAGE, "front"), (f"{PACKAGE}.__main__", "front"),
 ])
 def test_layer_names(module, layer):

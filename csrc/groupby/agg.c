@@ -390,7 +390,8 @@ gb_tally_items(gb_tally_job *j)
     const gb_list *L = j->items;
     const uint32_t S = j->slots;
     const uint32_t NI = (uint32_t)L->nitems;
-    const size_t per = (size_t)S * NI;
+    const uint32_t W = NI + (L->row_counts != 0);   /* slots of one group */
+    const size_t per = (size_t)S * W;
     int over = 0;
     for (ptrdiff_t i = j->start; i < j->end; i++) {
         uint32_t g = 1;
@@ -398,6 +399,10 @@ gb_tally_items(gb_tally_job *j)
             g = (uint32_t)codes[i] + 1u;
             if (g >= S) { over = 1; continue; }
             if (g == 0) continue;
+        }
+        if (L->row_counts) {
+            int64_t *r = j->cnt + (size_t)g * W + NI;
+            for (ptrdiff_t m = 0; m < j->k; m++) r[(size_t)m * per] += j->masks[m][i] != 0;
         }
         if (L->validity != NULL) {
             int64_t b = L->voffset + i;
@@ -407,7 +412,7 @@ gb_tally_items(gb_tally_job *j)
         for (int32_t p = s; p < e; p++) {
             uint32_t it = (uint32_t)L->items[p];
             if (it >= NI) { over = 1; continue; }
-            int64_t *c = j->cnt + (size_t)g * NI + it;
+            int64_t *c = j->cnt + (size_t)g * W + it;
             for (ptrdiff_t m = 0; m < j->k; m++) c[(size_t)m * per] += j->masks[m][i] != 0;
         }
     }
@@ -447,7 +452,7 @@ gb_tally_run(const uint8_t *const *masks, ptrdiff_t k, ptrdiff_t n, const int32_
 {
     gb_tally_job jobs[GB_MAXTHREADS];
     const uint32_t S = (uint32_t)ngroups + 1u;
-    const size_t NI = items ? (size_t)items->nitems : 1;
+    const size_t NI = items ? (size_t)items->nitems + (items->row_counts != 0) : 1;  /* slots a group */
     const int lanes = items == NULL && codes != NULL && S <= GB_LANE_CODES ? 4 : 1;
     const size_t per = (size_t)lanes * S * NI;
     int nt = nthreads < 1 ? 1 : nthreads > GB_MAXTHREADS ? GB_MAXTHREADS : nthreads;

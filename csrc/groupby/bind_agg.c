@@ -556,19 +556,27 @@ gb_tally_threads(Py_ssize_t k, Py_ssize_t n)
     return cpus < 1 ? 1 : cpus > GB_MAXTHREADS ? GB_MAXTHREADS : (int)cpus;
 }
 
-/* _gb_tally(masks, codes=None, ngroups=1, items=None) -> int64 (k, ngroups[, nitems])
+/* _gb_tally(masks, codes=None, ngroups=1, items=None, row_counts=False)
+ *   -> int64 (k, ngroups[, nitems (+ 1)])
  * counts[j, g]: rows i with masks[j, i] and codes[i] == g (codes None: every row in
  * group 0; -1: in no group); with a list<category> Column `items`, counts[j, g, c]
- * counts row i once per item c of its list (null lists count nothing).
+ * counts row i once per item c of its list (null lists count nothing), and with
+ * row_counts counts[j, g, nitems] counts each row once, whatever its list.
  * Ownership: returns a new reference (NULL with an exception); borrows all arguments. */
 static PyObject *
 gb_tally(PyObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"masks", "codes", "ngroups", "items", NULL};
+    static char *kwlist[] = {"masks", "codes", "ngroups", "items", "row_counts", NULL};
     PyObject *mo, *co = Py_None, *io = Py_None;
     Py_ssize_t ngroups = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OnO:_gb_tally", kwlist, &mo, &co, &ngroups, &io))
+    int row_counts = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OnOp:_gb_tally", kwlist, &mo, &co, &ngroups, &io,
+                                     &row_counts))
         return NULL;
+    if (row_counts && io == Py_None) {
+        PyErr_SetString(PyExc_ValueError, "row_counts=True needs items (a list<category> Column)");
+        return NULL;
+    }
     gb_masks m;
     PyArrayObject *ca = NULL, *oa = NULL;
     PyObject *res = NULL;
@@ -599,7 +607,8 @@ gb_tally(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     if (m.n < 0) m.n = io != Py_None && ts_is_column(io) ? ((ts_column *)io)->length : 0;
     if (io != Py_None && gb_items_get(io, m.n, &L) < 0) goto error;
-    npy_intp dims[3] = {m.k, ngroups, io != Py_None ? (npy_intp)L.nitems : 1};
+    L.row_counts = row_counts;
+    npy_intp dims[3] = {m.k, ngroups, io != Py_None ? (npy_intp)L.nitems + row_counts : 1};
     oa = (PyArrayObject *)PyArray_ZEROS(io != Py_None ? 3 : 2, dims, NPY_INT64, 0);
     if (oa == NULL) goto error;
     gb_error err = {0, -1, 0};
@@ -642,6 +651,6 @@ PyMethodDef gb_agg_functions[] = {
     {"_gb_first_rows", gb_first_rows, METH_VARARGS,
      "_gb_first_rows(codes, ncodes) -> first row of each code (-1 if none)"},
     {"_gb_tally", (PyCFunction)(void (*)(void))gb_tally, METH_VARARGS | METH_KEYWORDS,
-     "_gb_tally(masks, codes=None, ngroups=1, items=None) -> int64 counts (k, ngroups[, nitems])"},
+     "_gb_tally(masks, codes=None, ngroups=1, items=None, row_counts=False) -> int64 counts (k, ngroups[, nitems (+ 1)])"},
     {NULL},
 };

@@ -294,6 +294,7 @@ typedef struct {
     const uint8_t *validity;  /* LSB-first bitmap or NULL */
     int64_t voffset;          /* bit of row 0 in validity */
     int64_t nitems;           /* categories */
+    int row_counts;           /* 1: slot nitems counts each row once, whatever its list */
 } gb_list;
 
 int gb_tally_run(const uint8_t *const *masks, ptrdiff_t k, ptrdiff_t n, const int32_t *codes,

@@ -64,6 +64,9 @@ def make_column(
 ) -> Column: ...
 def from_objects(name: str, type: str, seq: Sequence[Any], nulls: tuple[Any, ...] = ..., /) -> Column: ...
 def _register_classes(table_class: type, column_class: type, /) -> None: ...
+# the package's Table and Column subclasses, set by _register_classes (engine/table.py)
+_table_class: Any
+_column_class: Any
 def _csv_read(
     readinto: Any, path: str, error_class: type, delimiter: bytes, quotechar: bytes, header: bool,
     names: tuple[str, ...] | None, usecols: tuple[str, ...] | None, schema: Mapping[str, str] | None,
@@ -162,5 +165,5 @@ def _gb_first_rows(codes: np.ndarray, ncodes: int, /) -> np.ndarray: ...
 # (k, ngroups), or (k, ngroups, len(items.categories)) with items.  Runs without the GIL.
 def _gb_tally(
     masks: np.ndarray | Sequence[np.ndarray], codes: np.ndarray | None = ...,
-    ngroups: int = ..., items: Column | None = ...,
+    ngroups: int = ..., items: Column | None = ..., row_counts: bool = ...,
 ) -> np.ndarray: ...

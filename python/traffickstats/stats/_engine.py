@@ -39,6 +39,32 @@ def counts(masks: Sequence[np.ndarray], key: Key = ONE_GROUP) -> np.ndarray:
     return _core._gb_tally(_masks(masks), key.codes, len(key.labels))
 
 
+def counts_across(parts: Sequence[tuple[Sequence[np.ndarray], Key]]) -> list[np.ndarray]:
+    """:func:`counts` for populations of several tables grouped alike (``by=`` a case
+    attribute gives every table the same labels), in one engine call: the tables' rows
+    are laid end to end, each mask false on the other tables' rows."""
+    labels = parts[0][1].labels
+    if any(key.labels != labels for _, key in parts):
+        raise ValueError("counts_across needs the same groups for every table")
+    sizes = [len(masks[0]) for masks, _ in parts]
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    laid = []
+    for i, (masks, _) in enumerate(parts):
+        for m in masks:
+            whole = np.zeros(int(start[-1]), dtype=bool)
+            whole[start[i]:start[i + 1]] = m
+            laid.append(whole)
+    codes = None
+    if parts[0][1].codes is not None:
+        codes = np.concatenate([key.codes for _, key in parts]).astype(np.int32)
+    c = _core._gb_tally(laid, codes, len(labels))
+    out, j = [], 0
+    for masks, _ in parts:
+        out.append(c[j:j + len(masks)])
+        j += len(masks)
+    return out
+
+
 def value_counts(masks: Sequence[np.ndarray], key: Key, column: Any) -> tuple[np.ndarray, np.ndarray]:
     """Rows of each mask by group and value of a category or list<category> column.
 

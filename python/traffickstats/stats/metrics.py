@@ -533,18 +533,17 @@ def cumulative(ds: Dataset, year: Any, *, since: Any = 2000, by: str | None = No
     since, year = _cumulative_span(since, year)
     filed = p.filed_between(since, year)
     defendants = p.to_def(filed)
-    pops = {   # per table: one engine call for its populations
+    pops = {   # by table; one engine call for them all
         "cases": {"cumulative_cases": filed},
         "defendants": {"cumulative_defendants": defendants,
                        "cumulative_convicted": defendants & p.decided(p.conv, since, year)},
         "victims": {"cumulative_victims": p.to_vic(filed)},
     }
     pd = _pd()
-    frames = []
-    for table, of_table in pops.items():
-        key = p.key(table, by)
-        n = _engine.counts(list(of_table.values()), key)
-        frames += [_count_frame(stat, [(year, n[i])], by, key.labels) for i, stat in enumerate(of_table)]
+    key = {table: p.key(table, by) for table in pops}
+    n = _engine.counts_across([(list(of_table.values()), key[table]) for table, of_table in pops.items()])
+    frames = [_count_frame(stat, [(year, n_table[i])], by, key[table].labels)
+              for (table, of_table), n_table in zip(pops.items(), n) for i, stat in enumerate(of_table)]
     counts = pd.concat(frames, ignore_index=True)
     counts.insert(1, "since", since)
     return counts

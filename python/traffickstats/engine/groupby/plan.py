@@ -75,7 +75,9 @@ def as_data(data: Any) -> Any:
     """A Table, or a dict of arrays, from anything ``Table`` accepts (a DataFrame, an Arrow object)."""
     if isinstance(data, (_core.Table, Mapping)):
         return data
-    from ...table import Table
+    # the Table class the package registered with the C core (engine/table.py), not an
+    # import of it: table.py imports the group-by, never the other way round
+    Table = _core._table_class
 
     try:
         return Table(data)   # a pandas DataFrame (Table() knows one when it sees it)
