@@ -6,11 +6,13 @@
 #include "core/ts_core.h"
 #include "groupby/groupby.h"
 #include "csv/csv.h"
-#include "arrow.h"
+#include "arrow/arrow.h"
 
 /* _register_classes(table_class, column_class): the Python package's subclasses,
  * used whenever C builds a table or column from scratch.  The module keeps them
- * alive as attributes. */
+ * alive as attributes.
+ * Ownership: returns a new reference (None; NULL with an exception set); borrows
+ * its arguments (the module attributes take their own references). */
 static PyObject *
 register_classes(PyObject *module, PyObject *args)
 {
@@ -31,18 +33,43 @@ register_classes(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* _core.TYPES (the column type names, in ts_type order) and _core.EPOCH (the day
+ * dates count from, ISO text): C owns both; the Python modules read them.  0 or -1
+ * with an exception.
+ * Ownership: borrows module (the constants are added to it). */
+static int
+add_constants(PyObject *module)
+{
+    PyObject *types = PyTuple_New(TS_NTYPES);
+    if (types == NULL) return -1;
+    for (int t = 0; t < TS_NTYPES; t++) {
+        PyObject *name = PyUnicode_FromString(ts_type_names[t]);
+        if (name == NULL) {
+            Py_DECREF(types);
+            return -1;
+        }
+        PyTuple_SET_ITEM(types, t, name);
+    }
+    int rc = PyModule_AddObjectRef(module, "TYPES", types);
+    Py_DECREF(types);
+    if (rc < 0) return -1;
+    return PyModule_AddStringConstant(module, "EPOCH", TS_EPOCH);
+}
+
 static PyMethodDef module_functions[] = {
     {"_register_classes", register_classes, METH_VARARGS,
      "Register the Python Table and Column subclasses that C-built objects use."},
     {NULL},
 };
 
+/* Ownership: borrows module. */
 static int
 core_exec(PyObject *module)
 {
     if (PyArray_ImportNumPyAPI() < 0) {
         return -1;
     }
+    if (add_constants(module) < 0) return -1;
     if (PyModule_AddFunctions(module, ts_column_functions) < 0) return -1;
     if (ts_column_exec(module) < 0) return -1;
     if (ts_table_exec(module) < 0) return -1;

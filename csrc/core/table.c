@@ -7,7 +7,9 @@
 
 PyTypeObject *ts_table_class = &ts_TableType;
 
-/* New reference or NULL; `names` and `columns` are borrowed tuples. */
+/* New reference or NULL; `names` and `columns` are borrowed tuples.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 ts_table_from_tuples(PyTypeObject *cls, PyObject *names, PyObject *columns, Py_ssize_t num_rows)
 {
@@ -60,7 +62,9 @@ error:
     return NULL;
 }
 
-/* Table.__new__(cls, columns=None): columns maps names to Column objects. */
+/* Table.__new__(cls, columns=None): columns maps names to Column objects.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_new(PyTypeObject *cls, PyObject *args, PyObject *kwds)
 {
@@ -119,7 +123,9 @@ table_traverse(ts_table *self, visitproc visit, void *arg)
     return 0;
 }
 
-/* Borrowed reference to the column called `name`, or NULL with KeyError. */
+/* Borrowed reference to the column called `name`, or NULL with KeyError.
+ * Ownership: returns a borrowed reference (owned by the table; NULL with KeyError);
+ * borrows name. */
 static ts_column *
 table_lookup(ts_table *self, PyObject *name)
 {
@@ -133,6 +139,8 @@ table_lookup(ts_table *self, PyObject *name)
     return (ts_column *)PyTuple_GET_ITEM(self->columns, PyLong_AsSsize_t(pos));
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_column(ts_table *self, PyObject *name)
 {
@@ -150,7 +158,8 @@ table_len(ts_table *self)
     return self->num_rows;
 }
 
-/* New reference: a table of the same class with every column transformed by fn. */
+/* New reference: a table of the same class with every column transformed by fn.
+ * Ownership: returns a new reference (NULL with an exception set); borrows self. */
 static PyObject *
 map_columns(ts_table *self, ts_column *(*fn)(ts_column *, void *), void *arg, Py_ssize_t num_rows)
 {
@@ -179,6 +188,8 @@ slice_one(ts_column *c, void *arg)
     return ts_column_slice(c, s->start, s->len);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_slice(ts_table *self, PyObject *args)
 {
@@ -204,7 +215,8 @@ take_one(ts_column *c, void *arg)
     return ts_column_take(c, t->idx, t->n);
 }
 
-/* New reference: takes rows by an int64 index array already validated. */
+/* New reference: takes rows by an int64 index array already validated.
+ * Ownership: returns a new reference (NULL with an exception set); borrows self. */
 static PyObject *
 take_validated(ts_table *self, const int64_t *idx, Py_ssize_t n)
 {
@@ -212,6 +224,8 @@ take_validated(ts_table *self, const int64_t *idx, Py_ssize_t n)
     return map_columns(self, take_one, &t, n);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_take(ts_table *self, PyObject *indices)
 {
@@ -243,6 +257,8 @@ table_take(ts_table *self, PyObject *indices)
     return out;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_filter(ts_table *self, PyObject *mask)
 {
@@ -317,7 +333,9 @@ table_filter(ts_table *self, PyObject *mask)
     return out;
 }
 
-/* New reference: tuple of the given names (a str or an iterable of str), validated. */
+/* New reference: tuple of the given names (a str or an iterable of str), validated.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 names_tuple(ts_table *self, PyObject *names)
 {
@@ -338,6 +356,8 @@ names_tuple(ts_table *self, PyObject *names)
     return seq;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_select(ts_table *self, PyObject *names)
 {
@@ -355,6 +375,8 @@ table_select(ts_table *self, PyObject *names)
     return t;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_rename(ts_table *self, PyObject *mapping)
 {
@@ -398,7 +420,9 @@ table_rename(ts_table *self, PyObject *mapping)
     return t;
 }
 
-/* _with_column(name, column): replaces or appends a column. */
+/* _with_column(name, column): replaces or appends a column.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_with_column(ts_table *self, PyObject *args)
 {
@@ -431,24 +455,32 @@ table_with_column(ts_table *self, PyObject *args)
     return t;
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_get_num_rows(ts_table *self, void *closure)
 {
     return PyLong_FromSsize_t(self->num_rows);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_get_column_names(ts_table *self, void *closure)
 {
     return PySequence_List(self->names);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_get_columns(ts_table *self, void *closure)
 {
     return Py_NewRef(self->columns);
 }
 
+/* Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 table_get_schema(ts_table *self, void *closure)
 {
@@ -517,6 +549,7 @@ PyTypeObject ts_TableType = {
     .tp_as_sequence = &table_as_sequence,
 };
 
+/* Ownership: borrows module (the type is added to it). */
 int
 ts_table_exec(PyObject *module)
 {

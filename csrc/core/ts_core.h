@@ -89,7 +89,11 @@ extern PyTypeObject ts_TableType;
 extern PyTypeObject *ts_column_class;
 extern PyTypeObject *ts_table_class;
 
+/* Whether o is a Column (a subclass counts).
+ * Ownership: borrows o. */
 static inline int ts_is_column(PyObject *o) { return PyObject_TypeCheck(o, &ts_ColumnType); }
+/* Whether o is a Table (a subclass counts).
+ * Ownership: borrows o. */
 static inline int ts_is_table(PyObject *o) { return PyObject_TypeCheck(o, &ts_TableType); }
 
 /* ---- type names -------------------------------------------------------- */
@@ -126,6 +130,10 @@ int ts_buffer_alloc(ts_buffer *buf, Py_ssize_t nbytes);
 /* Wraps memory obtained from PyMem_RawMalloc/Realloc: ownership of `data` passes to
  * the buffer (freed with PyMem_RawFree when the owner dies, also on failure). */
 int ts_buffer_adopt(ts_buffer *buf, void *data);
+/* Borrows a NumPy array as a buffer (a new reference to arr becomes the owner). */
+void ts_buffer_from_array(ts_buffer *buf, PyArrayObject *arr);
+/* NumPy type number of a type's values buffer. */
+int ts_values_typenum(ts_type t);
 /* Drops the owner reference (safe on an empty buffer). */
 static inline void ts_buffer_clear(ts_buffer *buf) { Py_CLEAR(buf->owner); buf->data = NULL; }
 /* Copies src into dst sharing the owner (new reference to the owner). */

@@ -272,6 +272,36 @@ convert_fast(reader *r, wstate *w, colbuf *c, size_t *from)
     return rc;
 }
 
+/* Appends the codes of the list_sep-separated items of t[0..n) (n > 0) to list
+ * column c.  0, or -1 (w->err set). */
+static int
+list_items(reader *r, wstate *w, colbuf *c, const row_t *row, const char *t, size_t n)
+{
+    const char *q = t, *e = t + n;
+    for (;;) {
+        const char *x = memchr(q, r->list_sep, (size_t)(e - q));
+        if (x == NULL) x = e;
+        int64_t code = ts_strdict_intern(&c->dict, q, (size_t)(x - q));
+        if (code < 0) {
+            csv_err er = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
+                          "more than 2**31-1 categories or category bytes", {0}, 0, 0};
+            w->err = er;
+            return -1;
+        }
+        if (c->dlen / 4 + 1 > INT32_MAX) {
+            csv_err er = {E_TOOBIG, row->line, c->src, 0, 0, "list column holds more than 2**31-1 items", {0}, 0, 0};
+            w->err = er;
+            return -1;
+        }
+        if (ts_grow((void **)&c->data, &c->dcap, c->dlen + 4, 1) < 0) return wnomem(w);
+        int32_t cc = (int32_t)code;
+        memcpy(c->data + c->dlen, &cc, 4);
+        c->dlen += 4;
+        if (x == e) return 0;
+        q = x + 1;
+    }
+}
+
 static int
 convert(reader *r, wstate *w, int ci)
 {
@@ -380,31 +410,7 @@ convert(reader *r, wstate *w, int ci)
                 size_t n;
                 const char *t = csv_field_text(r, w, f, &n);
                 if (t == NULL) return wnomem(w);
-                if (n > 0) {
-                    const char *q = t, *e = t + n;
-                    for (;;) {
-                        const char *x = memchr(q, r->list_sep, (size_t)(e - q));
-                        if (x == NULL) x = e;
-                        int64_t code = ts_strdict_intern(&c->dict, q, (size_t)(x - q));
-                        if (code < 0) {
-                            csv_err er = {code == -1 ? E_NOMEM : E_TOOBIG, row->line, c->src, 0, 0,
-                                          "more than 2**31-1 categories or category bytes", {0}, 0, 0};
-                            w->err = er;
-                            return -1;
-                        }
-                        if (c->dlen / 4 + 1 > INT32_MAX) {
-                            csv_err er = {E_TOOBIG, row->line, c->src, 0, 0, "list column holds more than 2**31-1 items", {0}, 0, 0};
-                            w->err = er;
-                            return -1;
-                        }
-                        if (ts_grow((void **)&c->data, &c->dcap, c->dlen + 4, 1) < 0) return wnomem(w);
-                        int32_t cc = (int32_t)code;
-                        memcpy(c->data + c->dlen, &cc, 4);
-                        c->dlen += 4;
-                        if (x == e) break;
-                        q = x + 1;
-                    }
-                }
+                if (n > 0 && list_items(r, w, c, row, t, n) < 0) return -1;
                 break;
             }
             default:

@@ -7,7 +7,9 @@
 #include "util/utf8.h"
 
 #include <stdlib.h>
-/* New reference: the message for an error or bad row. */
+/* New reference: the message for an error or bad row.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 static PyObject *
 err_message(reader *r, const csv_err *e, PyObject *path, PyObject *names)
 {
@@ -55,7 +57,8 @@ err_message(reader *r, const csv_err *e, PyObject *path, PyObject *names)
     return out;
 }
 
-/* Raises error_class(message, path, line, column) for r->err; returns NULL. */
+/* Raises error_class(message, path, line, column) for r->err; returns NULL.
+ * Ownership: returns NULL with the exception set; borrows all arguments. */
 static PyObject *
 raise_err(reader *r, PyObject *errcls, PyObject *path, PyObject *names)
 {
@@ -222,6 +225,7 @@ error:
     return NULL;
 }
 
+/* Ownership: borrows tuple, which must outlive the set (its bytes are not copied). */
 int
 csv_bset_init(bset *b, PyObject *tuple, const char *what)
 {
@@ -312,7 +316,8 @@ finish_deferred(reader *r)
     return 0;
 }
 
-/* Appends the recorded bad rows to `warnings` as (line, message) and clears them. */
+/* Appends the recorded bad rows to `warnings` as (line, message) and clears them.
+ * Ownership: borrows all arguments (warnings gains new (line, message) tuples). */
 static int
 flush_bads(reader *r, PyObject *warnings, PyObject *path, PyObject *names)
 {
@@ -838,6 +843,7 @@ PyMethodDef ts_csv_functions[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* Ownership: borrows module (the functions are added to it). */
 int
 ts_csv_exec(PyObject *module)
 {

@@ -81,6 +81,105 @@ scan_stop(const char *p, const char *end, __m128i vstop, __m128i vlf, __m128i vc
 }
 #endif
 
+#if defined(__GNUC__)
+#define TS_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define TS_ALWAYS_INLINE inline
+#endif
+
+/* What the field scans compare against, made once per call of csv_tokenize. */
+typedef struct {
+#if TS_SSE2
+    __m128i vdelim, vquote, vlf, vcr;
+#elif TS_SWAR
+    uint64_t bdelim, bquote;
+#endif
+    const uint8_t *special;   /* the delimiter, LF and CR (byte loops) */
+    char quote;
+} scan_consts;
+
+static inline void
+scan_init(scan_consts *k, const reader *r)
+{
+#if TS_SSE2
+    k->vdelim = _mm_set1_epi8(r->delim);
+    k->vquote = _mm_set1_epi8(r->quote);
+    k->vlf = _mm_set1_epi8('\n');
+    k->vcr = _mm_set1_epi8('\r');
+#elif TS_SWAR
+    k->bdelim = 0x0101010101010101ull * (uint8_t)r->delim;
+    k->bquote = 0x0101010101010101ull * (uint8_t)r->quote;
+#endif
+    k->special = r->special;
+    k->quote = r->quote;
+}
+
+/* Inside a quoted field: the next quote at or after q, or end when none is before
+ * it; the line breaks passed are counted into *line. */
+static TS_ALWAYS_INLINE const char *
+to_quote(const char *q, const char *end, const scan_consts *k, int64_t *line)
+{
+#if TS_SSE2
+    /* 16 bytes at a time (the buffer has TS_SLACK readable bytes past `end`, and a
+     * match there is clamped to `end`) */
+    for (;;) {
+        q = scan_stop(q, end, k->vquote, k->vlf, k->vcr);
+        if (q >= end) return end;
+        if (*q == k->quote) return q;
+        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) (*line)++;
+        q++;
+    }
+#elif TS_SWAR
+    const char quote = k->quote;
+    for (;;) {
+        while (q + 8 <= end) {
+            uint64_t w;
+            memcpy(&w, q, 8);
+            uint64_t m = ts_has_byte(w, k->bquote) | ts_has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                         ts_has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+            if (m) {
+                q += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            q += 8;
+        }
+        while (q < end && *q != quote && *q != '\n' && *q != '\r') q++;
+        if (q == end || *q == quote) return q;
+        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) (*line)++;
+        q++;
+    }
+#else
+    const char *x = memchr(q, k->quote, (size_t)(end - q));
+    if (x == NULL) x = end;
+    *line += count_lines(q, x, end);
+    return x;
+#endif
+}
+
+/* An unquoted field starting at p: its end (the next delimiter or line break, or
+ * end). */
+static TS_ALWAYS_INLINE const char *
+to_stop(const char *p, const char *end, const scan_consts *k)
+{
+#if TS_SSE2
+    p = scan_stop(p, end, k->vdelim, k->vlf, k->vcr);
+    return p > end ? end : p;
+#else
+#if TS_SWAR
+    while (p + 8 <= end) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t m = ts_has_byte(w, k->bdelim) | ts_has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
+                     ts_has_byte(w, 0x0d0d0d0d0d0d0d0dull);
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && !k->special[(uint8_t)*p]) p++;
+    return p;
+#endif
+}
+
 /* Tokenizes complete rows from buf[pos..len) (at most max_rows).  Stops before an
  * incomplete row unless at EOF.  Returns 0, or -1 with r->err set. */
 int
@@ -89,22 +188,14 @@ csv_tokenize(reader *r, size_t max_rows)
     const char *buf = r->buf;
     const char *end = buf + r->len;
     const char *p = buf + r->pos;
-    const uint8_t *sp = r->special;
-    (void)sp;  /* the byte-loop fallback only */
     const char delim = r->delim, quote = r->quote;
     const int has_quote = r->has_quote, eof = r->eof;
     int64_t line = r->line;
     /* the field array in locals: stores through r would be reloaded every field */
     field_t *F = r->fields;
     size_t nfl = r->nfields, fcapl = r->fcap;
-#if TS_SSE2
-    const __m128i vdelim = _mm_set1_epi8(delim), vquote = _mm_set1_epi8(quote);
-    const __m128i vlf = _mm_set1_epi8('\n'), vcr = _mm_set1_epi8('\r');
-#elif TS_SWAR
-    const uint64_t bdelim = 0x0101010101010101ull * (uint8_t)delim;
-    const uint64_t bquote = 0x0101010101010101ull * (uint8_t)quote;
-#endif
-
+    scan_consts k;
+    scan_init(&k, r);
     while (p < end && r->nrows < max_rows) {
         const char *rs = p;
         const int64_t rline = line;
@@ -128,45 +219,7 @@ csv_tokenize(reader *r, size_t max_rows)
                 fs = p;
                 flags = F_QUOTED;
                 for (;;) {
-                    const char *q = p;
-#if TS_SSE2
-                    /* to the next quote, counting line breaks on the way; 16 bytes
-                     * at a time (the buffer has TS_SLACK readable bytes past `end`, and
-                     * a match there is clamped to `end`) */
-                    for (;;) {
-                        q = scan_stop(q, end, vquote, vlf, vcr);
-                        if (q >= end) {
-                            q = end;
-                            break;
-                        }
-                        if (*q == quote) break;
-                        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) line++;
-                        q++;
-                    }
-#elif TS_SWAR
-                    /* to the next quote, counting line breaks on the way */
-                    for (;;) {
-                        while (q + 8 <= end) {
-                            uint64_t w;
-                            memcpy(&w, q, 8);
-                            uint64_t m = ts_has_byte(w, bquote) | ts_has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
-                                         ts_has_byte(w, 0x0d0d0d0d0d0d0d0dull);
-                            if (m) {
-                                q += __builtin_ctzll(m) >> 3;
-                                break;
-                            }
-                            q += 8;
-                        }
-                        while (q < end && *q != quote && *q != '\n' && *q != '\r') q++;
-                        if (q == end || *q == quote) break;
-                        if (*q == '\n' || !(q + 1 < end && q[1] == '\n')) line++;
-                        q++;
-                    }
-#else
-                    q = memchr(p, quote, (size_t)(end - p));
-                    if (q == NULL) q = end;
-                    line += count_lines(p, q, end);
-#endif
+                    const char *q = to_quote(p, end, &k, &line);
                     p = q;
                     if (p == end) {
                         if (!eof) goto incomplete;
@@ -195,29 +248,7 @@ csv_tokenize(reader *r, size_t max_rows)
                 }
             }
             else {
-#if TS_SSE2
-                /* to the next delimiter or line break */
-                p = scan_stop(p, end, vdelim, vlf, vcr);
-                if (p > end) p = end;
-#elif TS_SWAR
-                while (p + 8 <= end) {
-                    uint64_t w;
-                    memcpy(&w, p, 8);
-                    uint64_t m = ts_has_byte(w, bdelim) | ts_has_byte(w, 0x0a0a0a0a0a0a0a0aull) |
-                                 ts_has_byte(w, 0x0d0d0d0d0d0d0d0dull);
-                    if (m) {
-                        p += __builtin_ctzll(m) >> 3;
-                        goto scanned;
-                    }
-                    p += 8;
-                }
-#endif
-#if !TS_SSE2
-                while (p < end && !sp[(uint8_t)*p]) p++;
-#endif
-#if TS_SWAR && !TS_SSE2
-            scanned:
-#endif
+                p = to_stop(p, end, &k);
                 fe = p;
                 if (p == end && !eof) goto incomplete;
             }

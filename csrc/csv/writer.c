@@ -53,7 +53,8 @@ put_text(outbuf *o, const wopts *w, const char *s, size_t n)
     return 0;
 }
 
-/* Needs the GIL. */
+/* Needs the GIL.
+ * Ownership: borrows write. */
 static int
 flush_out(outbuf *o, PyObject *write)
 {
@@ -256,7 +257,9 @@ werr_raise(const werr *e, ts_table *t, char sep)
 /* _csv_write(table, write, delimiter, quotechar, list_sep, na_values): writes the
  * header and rows through write(bytes), flushed every 1 MiB.  Rows go in blocks of
  * WBLOCK: the floats that need PyOS_double_to_string are formatted with the GIL held,
- * then the block is written without it. */
+ * then the block is written without it.
+ * Ownership: returns a new reference (NULL with an exception set); borrows all
+ * arguments. */
 PyObject *
 csv_write(PyObject *module, PyObject *args)
 {

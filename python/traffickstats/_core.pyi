@@ -6,6 +6,11 @@ from typing_extensions import Self  # typing.Self needs Python 3.11; stubs are n
 import numpy as np
 import numpy.typing as npt
 
+#: The column type names, in the C core's order ("bool" ... "list<category>").
+TYPES: tuple[str, ...]
+#: The day dates count from, as ISO text ("1970-01-01").
+EPOCH: str
+
 class Column:
     @property
     def type(self) -> str: ...

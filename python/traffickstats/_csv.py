@@ -27,7 +27,7 @@ DEFAULT_TRUE_VALUES = ("true", "True", "TRUE")
 DEFAULT_FALSE_VALUES = ("false", "False", "FALSE")
 MiB = 1 << 20
 _CHUNK = 4 * MiB
-_TYPES = ("bool", "int32", "int64", "float64", "date", "category", "string", "list<category>", "list")
+_TYPES = (*_core.TYPES, "list")  # "list": read_csv's alias of list<category>
 _ON_BAD = {"error": 0, "skip": 1, "warn": 2}
 _DATE_DIRECTIVE = re.compile(r"%(.)")
 
@@ -332,9 +332,7 @@ def read_csv(
     if on_bad_lines not in _ON_BAD:
         raise ValueError(f"on_bad_lines must be 'error', 'skip' or 'warn', got {on_bad_lines!r}")
     delim_b = _one_byte(delimiter, "delimiter")
-    quote_b = _one_byte(quotechar, "quotechar", allow_empty=True)
-    if quote_b == delim_b:
-        raise ValueError("delimiter and quotechar must differ")
+    quote_b = _one_byte(quotechar, "quotechar", allow_empty=True)  # equal to delimiter: _core says so
     sep_b = _one_byte(";" if list_sep is None else list_sep, "list_sep")
     if schema is not None:
         if not isinstance(schema, Mapping):
@@ -367,7 +365,7 @@ def read_csv(
     else:
         nthreads = 1 if threads == 1 else 3  # 3: use the worker from the first chunk
 
-    if not isinstance(chunk_size, int) or chunk_size < 16:
+    if not isinstance(chunk_size, int):  # the range (>= 16) is checked by _core, with this message
         raise ValueError("chunk_size must be an int >= 16")
     names = None
     if not header and schema is not None:

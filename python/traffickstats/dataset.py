@@ -45,7 +45,7 @@ __all__ = ["Dataset", "read_dataset", "validate", "schema", "DatasetError", "Dat
 #: The three tables of a dataset, in order.
 TABLES = ("cases", "defendants", "victims")
 _ID = {"cases": "case_id", "defendants": "defendant_id", "victims": "victim_id"}
-_EPOCH = np.datetime64("1970-01-01", "D")
+_EPOCH = np.datetime64(_core.EPOCH, "D")
 
 
 def _pandas() -> Any:

@@ -41,12 +41,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Table", "Column", "TYPES"]
 
-#: The logical column types, in the order of DESIGN.md section 3.
-TYPES = ("bool", "int32", "int64", "float64", "date", "category", "string", "list<category>")
+#: The logical column types, in the order of DESIGN.md section 3 (owned by the C core).
+TYPES: tuple[str, ...] = _core.TYPES
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MAX = 2**63 - 1
-_EPOCH = np.datetime64("1970-01-01", "D")
+_EPOCH = np.datetime64(_core.EPOCH, "D")
 
 
 def _normalize_type(name: str, type_: Any) -> str:
