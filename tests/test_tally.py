@@ -130,3 +130,14 @@ def test_tally_errors():
     col, _ = _list_column(np.random.default_rng(0), 3, 2, False)
     with pytest.raises(ValueError, match="items has 3 rows"):
         _core._gb_tally(masks, items=col)
+
+
+def test_tally_reads_a_sliced_list_column():
+    """A slice shares its buffers (offsets into the whole items, validity at an offset)."""
+    rng = np.random.default_rng(5)
+    col, _ = _list_column(rng, 50, 3, True)
+    s = col._slice(7, 37)
+    twin = (np.asarray(s.offsets), np.asarray(s.values), np.asarray(s.valid), 3)
+    masks = rng.random((2, 30)) < 0.6
+    codes = rng.integers(-1, 3, 30).astype(np.int32)
+    np.testing.assert_array_equal(_core._gb_tally(masks, codes, 3, s), tally_twin(masks, codes, 3, twin))
