@@ -1,7 +1,8 @@
 /*
- * arrow.h -- the Arrow C Data Interface and C Stream Interface structs (a stable,
- * public ABI: declared here from the Arrow specification) and the module functions
- * of arrow.c that implement the Arrow PyCapsule Interface for Table and Column.
+ * arrow/arrow.h -- the Arrow C Data Interface and C Stream Interface structs (a
+ * stable, public ABI: declared here from the Arrow specification) and the module
+ * functions of csrc/arrow/ that implement the Arrow PyCapsule Interface for Table
+ * and Column.
  */
 #ifndef TS_ARROW_H
 #define TS_ARROW_H
