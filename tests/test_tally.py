@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from traffickstats import _core
 
 
-def tally_twin(masks, codes=None, ngroups=1, items=None):
+def tally_twin(masks, codes=None, ngroups=1, items=None, row_counts=False):
     """Plain NumPy twin of _gb_tally (masks: a (k, n) bool array)."""
     masks = np.asarray(masks, dtype=bool)
     k, n = masks.shape
@@ -25,8 +25,10 @@ def tally_twin(masks, codes=None, ngroups=1, items=None):
             out[j] = np.bincount(codes[sel], minlength=ngroups)[:ngroups]
         return out
     offsets, values, valid, nitems = items
-    out = np.zeros((k, ngroups, nitems), np.int64)
+    out = np.zeros((k, ngroups, nitems + row_counts), np.int64)
     for i in range(n):
+        if codes[i] >= 0 and row_counts:
+            out[masks[:, i], codes[i], nitems] += 1   # the row, whatever its list
         if codes[i] < 0 or (valid is not None and not valid[i]):
             continue
         for e in range(offsets[i], offsets[i + 1]):
@@ -51,8 +53,9 @@ def _list_column(rng, n, nitems, nulls):
 @settings(max_examples=150, deadline=None)
 @given(n=st.integers(0, 300), k=st.integers(0, 5), ngroups=st.integers(0, 9),
        with_codes=st.booleans(), with_items=st.booleans(), nitems=st.integers(0, 5),
-       nulls=st.booleans(), as_list=st.booleans(), seed=st.integers(0, 2**32 - 1))
-def test_tally_equals_its_numpy_twin(n, k, ngroups, with_codes, with_items, nitems, nulls, as_list, seed):
+       nulls=st.booleans(), as_list=st.booleans(), row_counts=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_tally_equals_its_numpy_twin(n, k, ngroups, with_codes, with_items, nitems, nulls, as_list, row_counts,
+                                     seed):
     rng = np.random.default_rng(seed)
     masks = rng.random((k, n)) < rng.random()
     codes = None
@@ -65,10 +68,11 @@ def test_tally_equals_its_numpy_twin(n, k, ngroups, with_codes, with_items, nite
     if with_items:
         items, twin_items = _list_column(rng, n, nitems, nulls)
     arg = [masks[j] for j in range(k)] if as_list else masks
-    got = _core._gb_tally(arg, codes, ngroups, items)
-    want = tally_twin(masks, codes, ngroups, twin_items)
+    row_counts = row_counts and with_items
+    got = _core._gb_tally(arg, codes, ngroups, items, row_counts=row_counts)
+    want = tally_twin(masks, codes, ngroups, twin_items, row_counts)
     assert got.dtype == np.int64
-    assert got.shape == ((k, ngroups, nitems) if with_items else (k, ngroups))
+    assert got.shape == ((k, ngroups, nitems + row_counts) if with_items else (k, ngroups))
     np.testing.assert_array_equal(got, want)
 
 
@@ -141,3 +145,8 @@ def test_tally_reads_a_sliced_list_column():
     masks = rng.random((2, 30)) < 0.6
     codes = rng.integers(-1, 3, 30).astype(np.int32)
     np.testing.assert_array_equal(_core._gb_tally(masks, codes, 3, s), tally_twin(masks, codes, 3, twin))
+
+
+def test_tally_row_counts_need_items():
+    with pytest.raises(ValueError, match="row_counts=True needs items"):
+        _core._gb_tally(np.ones((1, 3), bool), row_counts=True)

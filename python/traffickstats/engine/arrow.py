@@ -2,7 +2,7 @@
 
 Export needs no Python: :class:`~traffickstats.Table` and :class:`~traffickstats.Column`
 implement ``__arrow_c_schema__``, ``__arrow_c_stream__`` / ``__arrow_c_array__`` in C
-(``csrc/arrow.c``), so ``pyarrow.table(t)``, ``polars.DataFrame(t)`` and DuckDB's
+(``csrc/arrow/``), so ``pyarrow.table(t)``, ``polars.DataFrame(t)`` and DuckDB's
 ``duckdb.sql("select ... from t")`` read a table without copying its buffers.  The
 only copy is for ``bool`` columns: traffickstats keeps one byte per value, Arrow packs
 bits, so each exported bool column gets a new bit-packed values buffer.

@@ -558,7 +558,7 @@ class Column(_core.Column):
             return arr, np.ones(len(arr), dtype=bool)
         raise TypeError(f"cannot compare a {t} column with an array of dtype {arr.dtype}")
 
-    # Arrow PyCapsule Interface (csrc/arrow.c; see traffickstats.engine.arrow)
+    # Arrow PyCapsule Interface (csrc/arrow/; see traffickstats.engine.arrow)
     def __arrow_c_schema__(self) -> Any:
         """An ``arrow_schema`` PyCapsule describing this column's Arrow type."""
         return _core._arrow_export_schema(self)
