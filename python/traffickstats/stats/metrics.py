@@ -459,15 +459,15 @@ def sentences(ds: Dataset, year: Any, by: str | None = None) -> Any:
     years = _args.years(year)
     known = np.asarray(months.valid)
     convs = [p.convicted(y) for y in years]   # disjoint: one outcome date per defendant
-    c = _engine.counts([m for conv in convs for m in (conv, conv & known, conv & life)], key)
+    n = _engine.counts([m for conv in convs for m in (conv, conv & known, conv & life)], key)
     mean, median = _engine.means_and_medians([conv & known for conv in convs], key, months)
     pd = _pd()
     parts = []
     for i, y in enumerate(years):
-        convicted_, count = c[3 * i], c[3 * i + 1]
+        convicted_, count = n[3 * i], n[3 * i + 1]
         df = pd.DataFrame({"statistic": "sentence_months", "year": y, "convicted": convicted_,
                            "count": count, "unknown": convicted_ - count,
-                           "mean": mean[i], "median": median[i], "life_sentences": c[3 * i + 2]})
+                           "mean": mean[i], "median": median[i], "life_sentences": n[3 * i + 2]})
         if by is not None:
             df.insert(2, by, key.labels)
         parts.append(df)
