@@ -62,7 +62,7 @@ echo "sanitizer self-test: overflow and leak are reported"
 PYTEST=(-m pytest -q -p no:cacheprovider -p no:faulthandler --capture=sys -n 2
         -o addopts="-ra --import-mode=importlib")
 # The tests of the leak pass (step 4) run there, under ASan + UBSan as well.
-LEAK_TESTS=${TS_SAN_LEAK_TESTS:-test_leaks.py test_refcounts.py test_regressions.py test_threads.py}
+LEAK_TESTS=${TS_SAN_LEAK_TESTS:-robustness/test_leaks.py robustness/test_refcounts.py robustness/test_regressions.py engine/test_threads.py}
 leak_tests=() ignore=()
 for f in $LEAK_TESTS; do
     leak_tests+=("$TS_ROOT/tests/$f")

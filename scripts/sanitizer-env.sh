@@ -84,7 +84,7 @@ ts_san_env() {
     # the run through the exit status.
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
     export HYPOTHESIS_PROFILE=ci
-    # tests/test_leaks.py: fewer repetitions, LeakSanitizer sees every allocation here.
+    # tests/robustness/test_leaks.py: fewer repetitions, LeakSanitizer sees every allocation here.
     export TRAFFICKSTATS_LEAK_CALLS=${TRAFFICKSTATS_LEAK_CALLS:-300}
     # ...and no RSS comparison: ASan's quarantine keeps freed memory resident.
     export TRAFFICKSTATS_LEAK_RSS=0

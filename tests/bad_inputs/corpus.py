@@ -17,7 +17,7 @@ call with a wrong argument -- and one expectation:
 
 A ``check`` either asserts (and returns None) or returns a bool that must be True.
 
-Never a crash, never a different figure in silence.  ``tests/test_bad_inputs.py``
+Never a crash, never a different figure in silence.  ``tests/model/test_bad_inputs.py``
 runs them all.  The records in ``base/`` are invented for these tests (six cases,
 six defendants, eight victims); they describe no real person or case.
 

@@ -182,7 +182,7 @@ def problems(edges: Edges, layer: Callable[[str], int | None] = layer_of,
     for m, es in sorted(edges.items()):
         lm = layer(m)
         if lm is None:
-            out.append(f"{m} is in no layer (add it to LAYERS in tests/test_imports.py)")
+            out.append(f"{m} is in no layer (add it to LAYERS in tests/robustness/test_imports.py)")
             continue
         for t, w in es:
             if t == front[0] and m not in front:

@@ -14,7 +14,7 @@ import pytest
 
 import traffickstats as ts
 
-DATA = pathlib.Path(__file__).parent / "data" / "csv"
+DATA = pathlib.Path(__file__).parent.parent / "data" / "csv"
 CASES = sorted(p.stem for p in DATA.glob("*.csv"))
 
 

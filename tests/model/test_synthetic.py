@@ -1,17 +1,12 @@
 """Tests of the synthetic sample: determinism, the committed files, the published
 FHTR 2020 figures (through the plain-pandas reference), scaling, and the data model.
 """
-import pathlib
-import sys
+import numpy as np
+import pandas as pd
+import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-import pandas_reference as ref  # noqa: E402
-from traffickstats.datasets import _synthetic  # noqa: E402
+import pandas_reference as ref
+from traffickstats.datasets import _synthetic
 
 YEAR = 2020
 NAMES = ("cases", "defendants", "victims")

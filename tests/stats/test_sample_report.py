@@ -278,7 +278,7 @@ def test_cli_report_fits_a_terminal(cli_text):
 
 
 def test_readme_first_command_prints_the_sample_report(cli_text):
-    readme = Path(__file__).resolve().parent.parent / "README.md"
+    readme = Path(__file__).resolve().parents[2] / "README.md"
     text = readme.read_text(encoding="utf-8")
     quick = text[text.lower().index("## quick start"):]
     first = re.findall(r"```[a-z]*\n(.*?)```", quick, re.S)[0].strip()
