@@ -49,6 +49,13 @@ _INT64_MAX = 2**63 - 1
 _EPOCH = np.datetime64(_core.EPOCH, "D")
 
 
+def _check_name(name: Any) -> None:
+    """A column name is a str.  Checked before a column is built from the values (whose
+    errors name the column); the C core's Table() says the same for a tuple of columns."""
+    if not isinstance(name, str):
+        raise TypeError(f"column names must be str, got {type(name).__name__} {name!r}")
+
+
 def _normalize_type(name: str, type_: Any) -> str:
     if not isinstance(type_, str):
         raise TypeError(f"column {name!r}: a type is given by name (one of {', '.join(TYPES)}), got {type_!r}")
@@ -628,8 +635,7 @@ class Table(_core.Table):
             raise ValueError(f"schema names columns that are not in the data: {unknown}")
         cols = {}
         for name, values in data.items():
-            if not isinstance(name, str):
-                raise TypeError(f"column names must be str, got {type(name).__name__} {name!r}")
+            _check_name(name)
             cols[name] = as_column(name, values, schema.get(name))
         return super().__new__(cls, cols)
 
@@ -669,8 +675,7 @@ class Table(_core.Table):
         _warn_lost_pandas_info(df)
         cols = {}
         for name in df.columns:
-            if not isinstance(name, str):
-                raise TypeError(f"column names must be str, got {type(name).__name__} {name!r}")
+            _check_name(name)
             t = schema.get(name)
             if t is None and df[name].dtype == object and recorded.get(name) in ("string", "list<category>"):
                 t = recorded[name]
@@ -716,8 +721,7 @@ class Table(_core.Table):
         type : str, optional
             The column type; inferred when omitted.
         """
-        if not isinstance(name, str):
-            raise TypeError(f"column names must be str, got {name.__class__.__name__}")
+        _check_name(name)
         return self._with_column(name, as_column(name, values, type))
 
     # ---------------------------------------------------------------- group-by
