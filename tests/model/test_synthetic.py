@@ -1,6 +1,8 @@
 """Tests of the synthetic sample: determinism, the committed files, the published
 FHTR 2020 figures (through the plain-pandas reference), scaling, and the data model.
 """
+import pathlib
+
 import numpy as np
 import pandas as pd
 import pytest
