@@ -235,21 +235,7 @@ gb_aggregate(int op, int vt, const int32_t *codes, const void *vals, const uint8
         j->op = op; j->vt = vt; j->lanes = lanes;
         j->codes = codes; j->vals = vals; j->mask = mask; j->mean = mean;
         j->nc = nc;
-        if (gpart) {
-            /* code ranges split on even codes: two 32-byte states share a cache line */
-            j->start = 0;
-            j->end = n;
-            int64_t lo = (nc * t / nthreads) & ~(int64_t)1, hi = (nc * (t + 1) / nthreads) & ~(int64_t)1;
-            if (t == nthreads - 1) hi = nc;
-            j->glo = (int32_t)lo;
-            j->span = (uint32_t)(hi - lo);
-        }
-        else {
-            j->start = n * t / nthreads;
-            j->end = n * (t + 1) / nthreads;
-            j->glo = 0;
-            j->span = (uint32_t)nc;
-        }
+        gb_thread_share(t, nthreads, n, nc, gpart, &j->start, &j->end, &j->glo, &j->span);
         if (t < nparts) {
             j->acc = zero_init ? calloc(per, sizeof(gb_acc)) : malloc(per * sizeof(gb_acc));
             if (j->acc == NULL) { rc = -1; goto done; }

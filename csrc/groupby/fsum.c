@@ -449,20 +449,7 @@ gb_fsum_multi(const int32_t *codes, ptrdiff_t n, ptrdiff_t nc, int K,
             j->vals[k] = vals[k];
             j->masks[k] = masks[k];
         }
-        if (gpart) {
-            int64_t lo = (nc * t / nthreads) & ~(int64_t)1, hi = (nc * (t + 1) / nthreads) & ~(int64_t)1;
-            if (t == nthreads - 1) hi = nc;
-            j->start = 0;
-            j->end = n;
-            j->glo = (int32_t)lo;
-            j->span = (uint32_t)(hi - lo);
-        }
-        else {
-            j->start = n * t / nthreads;
-            j->end = n * (t + 1) / nthreads;
-            j->glo = 0;
-            j->span = (uint32_t)nc;
-        }
+        gb_thread_share(t, nthreads, n, nc, gpart, &j->start, &j->end, &j->glo, &j->span);
         if (t < nparts) {
             j->acc = calloc(per * (size_t)K, sizeof(gb_acc));
             if (j->acc == NULL) { failed = 1; break; }

@@ -214,6 +214,29 @@ gb_part_of_day(int64_t days, int part)
     return part == PART_YEAR ? y : (int64_t)m;
 }
 
+/* The share of thread t of nthreads in a pass over n rows and nc codes: with gpart
+ * (threads split by code) every row and the codes [glo, glo + span), cut on even codes
+ * so that two 32-byte states share a cache line; else rows [start, end) and every code. */
+static inline void
+gb_thread_share(int t, int nthreads, ptrdiff_t n, ptrdiff_t nc, int gpart,
+                ptrdiff_t *start, ptrdiff_t *end, int32_t *glo, uint32_t *span)
+{
+    if (gpart) {
+        int64_t lo = ((int64_t)nc * t / nthreads) & ~(int64_t)1;
+        int64_t hi = t == nthreads - 1 ? (int64_t)nc : ((int64_t)nc * (t + 1) / nthreads) & ~(int64_t)1;
+        *start = 0;
+        *end = n;
+        *glo = (int32_t)lo;
+        *span = (uint32_t)(hi - lo);
+    }
+    else {
+        *start = n * t / nthreads;
+        *end = n * (t + 1) / nthreads;
+        *glo = 0;
+        *span = (uint32_t)nc;
+    }
+}
+
 /* The range limit of a key of n rows: keys spanning fewer values index directly. */
 static inline int64_t
 gb_range_limit(ptrdiff_t n)
